@@ -1,0 +1,109 @@
+# sm - Sync Manager for real-estate listing data.  See README.
+
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+MANDIR = $(PREFIX)/share/man
+DESTDIR =
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+SM_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+	-Ilib $(shell pkg-config --cflags sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null)
+LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null) \
+	-ljq -lm -lpthread
+HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
+
+# The Debian packages the build and the tests need (installed by "make deps").
+DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
+	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
+	sqlite3 jq mandoc perl curl
+
+HDR = lib/sm.h
+LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
+LIB_OBJ = $(LIB_SRC:.c=.o)
+BIN_SRC = $(wildcard bin/sm-*.c)
+BIN = $(BIN_SRC:.c=)
+UNIT_SRC = $(wildcard t/unit-*.c)
+UNIT = $(UNIT_SRC:.c=)
+SCHEMA = $(sort $(wildcard schema/[0-9][0-9][0-9]-*.sql))
+MAN1 = $(wildcard man/*.1)
+MAN5 = $(wildcard man/*.5)
+MAN7 = $(wildcard man/*.7)
+
+all: $(BIN)
+
+lib/%.o: lib/%.c $(HDR)
+	$(CC) $(SM_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The migrations, embedded as C strings: SQL stays plain SQL in schema/.
+lib/schema.c: $(SCHEMA) Makefile
+	@{ echo '/* Generated from the schema directory by make: do not edit. */'; \
+	echo '#include "sm.h"'; \
+	echo 'const struct sm_migration sm_migrations[] = {'; \
+	for f in $(SCHEMA); do \
+		n=$$(basename $$f .sql); v=$$(echo $$n | sed 's/-.*//; s/^0*//'); \
+		echo "{ $$v, \"$$n\","; \
+		sed 's/\\/\\\\/g; s/"/\\"/g; s/	/\\t/g; s/^/"/; s/$$/\\n"/' $$f; \
+		echo '},'; \
+	done; \
+	echo '};'; \
+	echo 'const size_t sm_nmigrations = sizeof(sm_migrations) / sizeof(sm_migrations[0]);'; \
+	} > $@.tmp && mv $@.tmp $@
+
+lib/libsm.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rc $@ $(LIB_OBJ)
+	ranlib $@
+
+bin/sm-serve: bin/sm-serve.c lib/libsm.a $(HDR)
+	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS) $(HTTPD_LIBS)
+
+bin/sm-%: bin/sm-%.c lib/libsm.a $(HDR)
+	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS)
+
+t/unit-%: t/unit-%.c t/tap.h lib/libsm.a $(HDR)
+	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -It -o $@ $< lib/libsm.a $(LIBS)
+
+# Installs the Debian packages above when one is missing (root, or sudo).
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+test: deps
+	$(MAKE) all units
+	mandoc -T lint -W warning $(MAN1) $(MAN5) $(MAN7)
+	PATH="$$PWD/bin:$$PATH" prove t/ </dev/null
+
+check: test
+
+units: $(UNIT)
+
+demo: deps
+	$(MAKE) all
+	sh examples/demo.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for f in $(BIN); do install -m 0755 $$f $(DESTDIR)$(BINDIR); done
+	for f in $(MAN1); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man1; done
+	for f in $(MAN5); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
+	for f in $(MAN7); do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7; done
+
+uninstall:
+	for f in $(BIN); do rm -f $(DESTDIR)$(BINDIR)/$${f#bin/}; done
+	for f in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$${f#man/}; done
+	for f in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$${f#man/}; done
+	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${f#man/}; done
+
+clean:
+	rm -f lib/*.o lib/libsm.a lib/schema.c $(BIN) $(UNIT)
+
+.PHONY: all deps test check units demo install uninstall clean

@@ -1,0 +1,304 @@
+/* See LICENSE file for copyright and license details. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sm.h"
+
+static int completeflag, strictflag, nflag, statsflag, mergeflag;
+static int massflag, historyflag, rejected_any;
+static const char *source_ref, *target_ref, *rejects_path;
+static struct sm_cli cli;
+static struct sm_endpoint endpoint;
+static FILE *reject_events;	/* spooled until the run commits */
+static int progress_shown;
+static double started;
+
+enum { OPT_COMPLETE = 256, OPT_STRICT, OPT_REJECTS, OPT_STATS, OPT_MERGE,
+    OPT_ALLOW_MASS_DELETE, OPT_HISTORY };
+
+static const struct option longopts[] = {
+	{ "allow-mass-delete", no_argument,     NULL, OPT_ALLOW_MASS_DELETE },
+	{ "complete",    no_argument,       NULL, OPT_COMPLETE },
+	{ "config-file", required_argument, NULL, 'c' },
+	{ "data-dir",    required_argument, NULL, 'D' },
+	{ "dry-run",     no_argument,       NULL, 'n' },
+	{ "help",        no_argument,       NULL, 'h' },
+	{ "history",     no_argument,       NULL, OPT_HISTORY },
+	{ "merge",       no_argument,       NULL, OPT_MERGE },
+	{ "quiet",       no_argument,       NULL, 'q' },
+	{ "rejects",     required_argument, NULL, OPT_REJECTS },
+	{ "source",      required_argument, NULL, 's' },
+	{ "stats",       no_argument,       NULL, OPT_STATS },
+	{ "strict",      no_argument,       NULL, OPT_STRICT },
+	{ "target",      required_argument, NULL, 't' },
+	{ "tenant",      required_argument, NULL, 'T' },
+	{ "version",     no_argument,       NULL, 'V' },
+	{ NULL,          0,                 NULL, 0 }
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fputs("usage: sm-import [-nq] [-c file] [-D dir] [-T slug] -s source "
+	    "[--complete [--allow-mass-delete]]\n"
+	    "                 [--strict] [--rejects file] [--stats] "
+	    "[file ...]\n"
+	    "       sm-import [-nq] [-c file] [-D dir] [-T slug] -t target "
+	    "[--merge] [--complete] ... [file ...]\n"
+	    "       sm-import --history [-s source | -t target]\n", f);
+	exit(code);
+}
+
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+clear_progress(void)
+{
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		progress_shown = 0;
+	}
+}
+
+static void
+on_reject(const char *file, size_t line, const char *reason, void *arg)
+{
+	struct sm_buf *b = arg;
+
+	clear_progress();
+	if (file != NULL)
+		warnx("%s:%zu: %s", file, line, reason);
+	else
+		warnx("%s", reason);
+	sm_jw_begin(b);
+	sm_jw_str(b, "op", "reject");
+	sm_jw_str(b, endpoint.side == SM_SOURCE ? "source" : "target",
+	    endpoint.name);
+	sm_jw_str(b, "file", file);
+	if (file != NULL)
+		sm_jw_int(b, "line", (int64_t)line);
+	else
+		sm_jw_null(b, "line");
+	sm_jw_str(b, "error", reason);
+	sm_jw_end(b);
+	if (sm_jw_put(b, reject_events) != 0)
+		err(74, "cannot spool a reject event");
+}
+
+static void
+on_warn(const char *msg, void *arg)
+{
+	(void)arg;
+	clear_progress();
+	warnx("%s", msg);
+}
+
+static void
+on_progress(uint64_t bytes, int64_t total, uint64_t records, void *arg)
+{
+	double now = seconds(), elapsed = now - started;
+	static double last;
+
+	(void)arg;
+	if (elapsed < 1 || now - last < 0.25)
+		return;
+	last = now;
+	fprintf(stderr, "\r\033[Ksm-import: %s: %llu records, %.0f/s",
+	    endpoint.name, (unsigned long long)records,
+	    (double)records / elapsed);
+	if (total > 0)
+		fprintf(stderr, ", %.0f%%", 100.0 * (double)bytes /
+		    (double)total);
+	progress_shown = 1;
+}
+
+static int
+on_done(struct sm_db *db, const struct sm_run *run, void *arg)
+{
+	char chunk[8192];
+	size_t n;
+	int rc;
+
+	(void)arg;
+	if (statsflag)
+		return 0;
+	if ((rc = sm_events_print(db, run->id, 0, stdout)) != 0)
+		return rc;
+	rewind(reject_events);
+	while ((n = fread(chunk, 1, sizeof(chunk), reject_events)) > 0)
+		if (fwrite(chunk, 1, n, stdout) != n)
+			return sm_error(SM_EIO, "write error on stdout");
+	return 0;
+}
+
+static void
+print_stats(const struct sm_import_stats *st, const struct sm_run *run)
+{
+	struct sm_buf b, stats;
+
+	sm_buf_init(&b);
+	sm_buf_init(&stats);
+	sm_import_stats_json(st, &stats);
+	sm_jw_begin(&b);
+	sm_jw_str(&b, "status", st->rejected ? "partial" : "success");
+	if (nflag)
+		sm_jw_null(&b, "run");
+	else
+		sm_jw_int(&b, "run", run->id);
+	sm_jw_raw(&b, "stats", stats.data);
+	sm_jw_end(&b);
+	sm_jw_put(&b, stdout);
+	sm_buf_free(&b);
+	sm_buf_free(&stats);
+}
+
+static int
+history(struct sm_db *db)
+{
+	int rc;
+
+	if (source_ref != NULL || target_ref != NULL) {
+		if ((rc = sm_endpoint_get(db, source_ref ? SM_SOURCE :
+		    SM_TARGET, source_ref ? source_ref : target_ref,
+		    &endpoint)) != 0)
+			return rc;
+	}
+	return sm_run_history(db, "import", source_ref ? endpoint.id : 0,
+	    target_ref ? endpoint.id : 0, stdout);
+}
+
+static int
+import(struct sm_db *db, int argc, char **argv)
+{
+	struct sm_import_opts o;
+	struct sm_import_stats st;
+	struct sm_buf spool;
+	struct sm_run run;
+	FILE *rejects = NULL;
+	int rc;
+
+	if ((rc = sm_endpoint_get(db, source_ref ? SM_SOURCE : SM_TARGET,
+	    source_ref ? source_ref : target_ref, &endpoint)) != 0)
+		return rc;
+	if (rejects_path != NULL && (rejects = fopen(rejects_path, "w")) == NULL)
+		return sm_error(SM_EIO, "cannot create '%s': %s", rejects_path,
+		    strerror(errno));
+	if ((reject_events = tmpfile()) == NULL)
+		return sm_error(SM_EIO, "cannot create a temporary file");
+	memset(&o, 0, sizeof(o));
+	sm_buf_init(&spool);
+	o.complete = completeflag;
+	o.strict = strictflag;
+	o.dry_run = nflag;
+	o.merge = mergeflag;
+	o.allow_mass_delete = massflag;
+	o.rejects = rejects;
+	o.reject = on_reject;
+	o.warn = on_warn;
+	o.done = on_done;
+	o.arg = &spool;
+	if (!cli.quiet && isatty(STDERR_FILENO))
+		o.progress = on_progress;
+	started = seconds();
+	sm_signals_catch();
+	rc = sm_import(db, &cli.cfg, &endpoint, argv, (size_t)argc, &o, &st,
+	    &run);
+	clear_progress();
+	if (rejects != NULL && fclose(rejects) != 0 && rc == 0)
+		rc = sm_error(SM_EIO, "cannot write '%s'", rejects_path);
+	fclose(reject_events);
+	sm_buf_free(&spool);
+	if (rc != 0)
+		return rc;
+	if (statsflag)
+		print_stats(&st, &run);
+	if (!cli.quiet)
+		fprintf(stderr, "sm-import: %s: %llu created, %llu updated, "
+		    "%llu unchanged, %llu deleted, %llu rejected in %.2f s%s\n",
+		    endpoint.name, (unsigned long long)st.created,
+		    (unsigned long long)st.updated,
+		    (unsigned long long)st.unchanged,
+		    (unsigned long long)st.deleted,
+		    (unsigned long long)st.rejected, seconds() - started,
+		    nflag ? " (dry run: nothing written)" : "");
+	rejected_any = st.rejected > 0;
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sm_db *db;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:D:hnqs:t:T:V", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c': cli.config_file = optarg; break;
+		case 'D': cli.data_dir = optarg; break;
+		case 'h': usage(stdout, 0); break;
+		case 'n': nflag = 1; break;
+		case 'q': cli.quiet = 1; break;
+		case 's': source_ref = optarg; break;
+		case 't': target_ref = optarg; break;
+		case 'T': cli.tenant = optarg; break;
+		case 'V': puts("sm-import " SM_VERSION); return 0;
+		case OPT_ALLOW_MASS_DELETE: massflag = 1; break;
+		case OPT_COMPLETE: completeflag = 1; break;
+		case OPT_HISTORY: historyflag = 1; break;
+		case OPT_MERGE: mergeflag = 1; break;
+		case OPT_REJECTS: rejects_path = optarg; break;
+		case OPT_STATS: statsflag = 1; break;
+		case OPT_STRICT: strictflag = 1; break;
+		default: usage(stderr, 64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (source_ref != NULL && target_ref != NULL) {
+		warnx("give -s or -t, not both");
+		usage(stderr, 64);
+	}
+	if (!historyflag && source_ref == NULL && target_ref == NULL)
+		usage(stderr, 64);
+	if (mergeflag && target_ref == NULL) {
+		warnx("--merge applies to targets (-t) only");
+		usage(stderr, 64);
+	}
+	if (!historyflag && argc == 0 && isatty(STDIN_FILENO))
+		usage(stderr, 64);
+	if ((rc = sm_cli_config(&cli)) != 0 ||
+	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
+	    &db)) != 0) {
+		warnx("%s", sm_errmsg());
+		if (rc == SM_EUSAGE)
+			usage(stderr, 64);
+		return sm_exitcode(rc);
+	}
+	rc = historyflag ? history(db) : import(db, argc, argv);
+	if (rc != 0)
+		warnx("%s", sm_errmsg());
+	else if (rejected_any)
+		rc = SM_EDATA;
+	sm_db_close(db);
+	sm_endpoint_free(&endpoint);
+	sm_cli_free(&cli);
+	if (sm_stdout_close() != 0) {
+		warnx("%s", sm_errmsg());
+		return 74;
+	}
+	return sm_exitcode(rc);
+}

@@ -1,0 +1,111 @@
+/* See LICENSE file for copyright and license details. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sm.h"
+
+static void
+key(struct sm_buf *b, const char *k)
+{
+	if (b->len > 1)
+		sm_buf_addc(b, ',');
+	sm_buf_add_jstr(b, k, strlen(k));
+	sm_buf_addc(b, ':');
+}
+
+void
+sm_jw_begin(struct sm_buf *b)
+{
+	sm_buf_reset(b);
+	sm_buf_addc(b, '{');
+}
+
+void
+sm_jw_str(struct sm_buf *b, const char *k, const char *val)
+{
+	key(b, k);
+	if (val == NULL)
+		sm_buf_add(b, "null", 4);
+	else
+		sm_buf_add_jstr(b, val, strlen(val));
+}
+
+void
+sm_jw_int(struct sm_buf *b, const char *k, int64_t val)
+{
+	key(b, k);
+	sm_buf_addf(b, "%" PRId64, val);
+}
+
+void
+sm_jw_bool(struct sm_buf *b, const char *k, int val)
+{
+	key(b, k);
+	sm_buf_adds(b, val ? "true" : "false");
+}
+
+void
+sm_jw_double(struct sm_buf *b, const char *k, double val)
+{
+	jv n = jv_number(val);
+
+	key(b, k);
+	if (sm_canon(n, NULL, 0, b) != 0)
+		sm_buf_add(b, "null", 4);
+	jv_free(n);
+}
+
+void
+sm_jw_null(struct sm_buf *b, const char *k)
+{
+	key(b, k);
+	sm_buf_add(b, "null", 4);
+}
+
+void
+sm_jw_time(struct sm_buf *b, const char *k, int64_t ms)
+{
+	char t[SM_TIME_MAX];
+
+	if (ms < 0) {
+		sm_jw_null(b, k);
+		return;
+	}
+	sm_time_format(ms, t);
+	sm_jw_str(b, k, t);
+}
+
+void
+sm_jw_raw(struct sm_buf *b, const char *k, const char *json)
+{
+	key(b, k);
+	sm_buf_adds(b, json != NULL ? json : "null");
+}
+
+void
+sm_jw_end(struct sm_buf *b)
+{
+	sm_buf_add(b, "}\n", 2);
+}
+
+int
+sm_jw_put(struct sm_buf *b, FILE *f)
+{
+	if (fwrite(b->data, 1, b->len, f) != b->len)
+		return sm_error(SM_EIO, "write error: %s", strerror(errno));
+	return 0;
+}
+
+int
+sm_stdout_close(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return sm_error(SM_EIO, "write error on stdout: %s",
+		    strerror(errno));
+	if (fclose(stdout) != 0)
+		return sm_error(SM_EIO, "write error on stdout: %s",
+		    strerror(errno));
+	return 0;
+}

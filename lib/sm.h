@@ -1,0 +1,653 @@
+/* See LICENSE file for copyright and license details. */
+#ifndef SM_H
+#define SM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jv.h>
+
+#define SM_VERSION		"0.1.0"
+#define SM_CANON_VERSION	1
+#define SM_HASH_ALGORITHM	"xxh3-128"
+#define SM_HASH_HEX		33	/* 32 hex digits and a NUL */
+#define SM_SLUG_MAX		63
+#define SM_MAX_DEPTH		256
+
+struct sm_db;
+struct sm_endpoint;
+
+/*
+ * Error codes.  A lib function returns 0 on success or one of these; each
+ * is the negated sysexits(3) status that the commands exit with, so that
+ * sm_exitcode() is the only mapping (SPEC §4).
+ */
+enum {
+	SM_OK = 0,
+	SM_EUSAGE = -64,	/* bad option value, destructive verb without --yes */
+	SM_EDATA = -65,		/* bad input data, newer schema */
+	SM_ENOENT = -66,	/* no such tenant, source, target, snapshot, file */
+	SM_EINTERNAL = -70,	/* internal error, broken invariant */
+	SM_EEXIST = -73,	/* cannot create; the name exists already */
+	SM_EIO = -74,		/* read or write failure, SQLITE_IOERR, SQLITE_FULL */
+	SM_EBUSY = -75,		/* tenant busy: try again later */
+	SM_EPERM = -77,		/* bad API key, permission */
+	SM_ECONFIG = -78,	/* configuration error */
+	SM_EINTR = -130		/* interrupted by SIGINT or SIGTERM */
+};
+
+/* util.c */
+
+/*
+ * Records the message of the last error of this thread and returns rc, so
+ * that "return sm_error(SM_ENOENT, "no source '%s'", name);" reads well.
+ * The message is fetched with sm_errmsg(); it is valid until the next
+ * sm_error() of the same thread.
+ */
+int sm_error(int rc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+const char *sm_errmsg(void);
+/* Maps an SM_E* code to the process exit status; 0 stays 0. */
+int sm_exitcode(int rc);
+
+/* Allocators that never return NULL: they print and exit 70 when out of memory. */
+void *sm_xmalloc(size_t n);
+void *sm_xcalloc(size_t nmemb, size_t size);
+void *sm_xrealloc(void *p, size_t n);
+char *sm_xstrdup(const char *s);
+char *sm_xstrndup(const char *s, size_t n);
+
+/* A growable byte buffer; always NUL-terminated after any append. */
+struct sm_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void sm_buf_init(struct sm_buf *b);
+void sm_buf_free(struct sm_buf *b);
+void sm_buf_reset(struct sm_buf *b);
+void sm_buf_grow(struct sm_buf *b, size_t extra);
+void sm_buf_add(struct sm_buf *b, const void *p, size_t n);
+void sm_buf_addc(struct sm_buf *b, int c);
+void sm_buf_adds(struct sm_buf *b, const char *s);
+void sm_buf_addf(struct sm_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string with the escaping of the canonical form. */
+void sm_buf_add_jstr(struct sm_buf *b, const char *s, size_t n);
+
+/*
+ * Time, in milliseconds since the epoch, UTC.  sm_now() honours $SM_NOW.
+ * sm_time_parse() accepts ISO 8601 UTC ("2026-11-29T05:00:00Z", with
+ * optional fraction), a date ("2026-11-29"), or an age before now ("30d",
+ * "12h", "15m", "10s"); returns 0 or SM_EUSAGE with a message.
+ * sm_time_format() writes "2026-11-29T05:00:00Z" (".123" before the Z when
+ * the milliseconds are not zero) into out, which holds SM_TIME_MAX bytes.
+ */
+#define SM_TIME_MAX 32
+int64_t sm_now(void);
+int sm_time_parse(const char *s, int64_t now, int64_t *ms);
+void sm_time_format(int64_t ms, char out[SM_TIME_MAX]);
+
+/* Returns 1 when s is a valid tenant slug: [a-z0-9][a-z0-9-]{0,62}. */
+int sm_slug_valid(const char *s);
+/*
+ * Derives a slug from a display name: lower case, runs of anything but
+ * [a-z0-9] become one '-', no leading or trailing '-', at most 63 bytes.
+ * Returns 0, or SM_EUSAGE when nothing usable is left.
+ */
+int sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1]);
+
+/*
+ * Signal handling for runs: sm_signals_catch() installs SIGINT/SIGTERM
+ * handlers that only set a flag; sm_interrupted() reads it.  Long loops
+ * poll it and roll back with SM_EINTR.
+ */
+void sm_signals_catch(void);
+int sm_interrupted(void);
+
+/* config.c */
+
+/*
+ * The settings of SPEC §3.  Strings and lists are owned by the struct and
+ * freed by sm_config_free().
+ */
+struct sm_config {
+	char *path;			/* file loaded, or NULL when none */
+	char *data_dir;
+	int retention_days;		/* 30 */
+	int keep_snapshots;		/* 1 */
+	char **hash_ignore;		/* NULL-terminated list */
+	size_t nhash_ignore;
+	int busy_timeout_ms;		/* 5000 */
+	size_t max_record_bytes;	/* 16 MiB */
+	double import_max_delete_ratio;	/* 0.5 */
+	int runs_days;			/* 90 */
+	char *serve_listen;		/* "127.0.0.1:8000" */
+	int serve_threads;		/* 4 */
+	size_t serve_max_body_bytes;	/* 64 MiB */
+	char *serve_admin_key_file;	/* NULL */
+};
+
+/*
+ * Loads the configuration: defaults, then the first file found of path
+ * (from -c; an error if it does not exist), $SM_CONFIG,
+ * $XDG_CONFIG_HOME/sm/config.yaml (or ~/.config/sm/config.yaml),
+ * /etc/sm/config.yaml, then the environment ($SM_DATA_DIR,
+ * $SM_RETENTION_DAYS, ... one SM_ variable per key, dots as '_').
+ * Command-line options are applied by the caller afterwards.
+ * Returns 0, or SM_ECONFIG with a message naming file, line and key.
+ * On error *cfg is still valid (defaults) and must be freed.
+ */
+int sm_config_load(struct sm_config *cfg, const char *path);
+/* Same, from a YAML text in memory (for tests); name is used in messages. */
+int sm_config_load_string(struct sm_config *cfg, const char *name,
+    const char *text, size_t len);
+void sm_config_defaults(struct sm_config *cfg);
+void sm_config_free(struct sm_config *cfg);
+/* Replaces data_dir (from -D). */
+void sm_config_set_data_dir(struct sm_config *cfg, const char *dir);
+
+/* cli.c: what every command does before its work */
+
+/*
+ * The shared options of SPEC §4, filled by a command's getopt loop, and
+ * the configuration they lead to.
+ */
+struct sm_cli {
+	const char *config_file;	/* -c, --config-file */
+	const char *data_dir;		/* -D, --data-dir */
+	const char *tenant;		/* -T, --tenant */
+	int quiet;			/* -q, --quiet */
+	struct sm_config cfg;
+};
+
+/*
+ * Loads the configuration (sm_config_load), applies -D, and takes the
+ * tenant from $SM_TENANT when -T was not given.  Returns 0 or SM_ECONFIG.
+ */
+int sm_cli_config(struct sm_cli *cli);
+/* Opens the tenant of -T/$SM_TENANT; SM_EUSAGE when none was given. */
+int sm_cli_open(struct sm_cli *cli, int flags, struct sm_db **db);
+void sm_cli_free(struct sm_cli *cli);
+/*
+ * An option value that may be "@FILE": returns in *out a new string, the
+ * value itself or the contents of FILE.  SM_ENOENT/SM_EIO when unreadable.
+ */
+int sm_cli_read_arg(const char *arg, char **out);
+
+/* json.c: the strict pre-scan and parser */
+
+/*
+ * Where and why a text was refused.  offset is the byte offset in the text
+ * of the problem, reason a short lower-case message ("invalid UTF-8",
+ * "number 1e400 cannot be stored exactly: quote it as a string", ...).
+ */
+struct sm_json_err {
+	size_t offset;
+	char reason[160];
+};
+
+/*
+ * Checks that text is exactly one RFC 8259 JSON value (with surrounding
+ * whitespace) that libjq 1.6 would read without altering it: valid UTF-8,
+ * no lone surrogate escapes, nesting of at most SM_MAX_DEPTH, and no
+ * number that a double cannot hold exactly (SPEC §2).
+ * Returns 0 or SM_EDATA with *err filled.
+ */
+int sm_json_check(const char *text, size_t len, struct sm_json_err *err);
+
+/*
+ * sm_json_check() and then libjq's parser.  On success returns 0 and
+ * stores a new reference in *out; on failure SM_EDATA, *err filled and *out
+ * untouched.
+ */
+int sm_json_parse(const char *text, size_t len, jv *out,
+    struct sm_json_err *err);
+
+/* canon.c: canonical form and hash */
+
+/*
+ * Appends the canonical form (version 1, SPEC §2) of v to b.  Top-level
+ * object members whose key is in ignore (n entries) are left out.  Does
+ * not consume v.  Returns 0, or SM_EDATA when v holds something the form
+ * cannot express (a non-finite number, an invalid value).
+ */
+int sm_canon(jv v, const char *const *ignore, size_t n, struct sm_buf *b);
+
+/*
+ * Writes the canonical form of the number d into out, NUL-terminated:
+ * an integral value with |d| <= 2^53 as a plain integer, any other the
+ * shortest "%.{p}g" (p = 1...17) that reads back as d.  Returns its
+ * length, or -1 when d is NaN or infinite (out is then "").
+ */
+#define SM_NUM_MAX 32
+int sm_num_format(double d, char out[SM_NUM_MAX]);
+
+/* XXH3-128 of the bytes, as 32 lowercase hex digits, canonical byte order. */
+void sm_hash_hex(const void *p, size_t n, char out[SM_HASH_HEX]);
+
+/*
+ * The canonical form of rec in data (reset first) and the hash of rec
+ * without the ignored top-level fields in hash.  Does not consume rec.
+ * Returns 0 or SM_EDATA as sm_canon().
+ */
+int sm_rec_digest(jv rec, const char *const *ignore, size_t n,
+    struct sm_buf *data, char hash[SM_HASH_HEX]);
+
+/*
+ * The key of a record (SPEC §2): external_id, else id, else id_field (may
+ * be NULL).  Strings are taken as they are, integers printed in decimal,
+ * so 7 and "7" give "7".  Writes the key into key (reset first).  Returns 0,
+ * or SM_EDATA with a message when there is no usable key (missing, empty,
+ * null, non-integral number, or another type).
+ */
+int sm_rec_key(jv rec, const char *id_field, struct sm_buf *key);
+
+/* input.c: the one input loop */
+
+/*
+ * One record as read: text is the raw bytes without the line end (valid
+ * until the next sm_input_next), file is the operand name ("-" for stdin),
+ * line the 1-based line where the record starts.
+ */
+struct sm_rawrec {
+	const char *text;
+	size_t len;
+	const char *file;
+	size_t line;
+	int overlong;	/* longer than max bytes: text holds only a prefix */
+};
+
+struct sm_input;
+
+/*
+ * Opens the input over the operands (NULL or empty: stdin; "-": stdin).
+ * Each file is NDJSON, or a JSON array when its first byte after an
+ * optional UTF-8 BOM and whitespace is '['.  CRLF line ends are accepted.
+ * max is the longest record kept whole (max_record_bytes).  spill, when
+ * not NULL, receives the raw bytes of over-long records (so --rejects
+ * loses nothing).  Memory stays bounded by max whatever the input size.
+ * Returns 0, or SM_ENOENT/SM_EIO with a message when a file cannot be
+ * opened (checked for every operand before any record is read).
+ */
+int sm_input_open(struct sm_input **in, char *const *files, size_t nfiles,
+    size_t max, FILE *spill);
+/*
+ * Reads the next record.  Returns 1 with *rec filled, 0 at the end, or a
+ * negative code: SM_EIO (read error), SM_EDATA (a structural error that
+ * ends the file, e.g. an unterminated array; the rest of that file is
+ * skipped and the next call continues with the next file).  Blank lines
+ * are skipped.
+ */
+int sm_input_next(struct sm_input *in, struct sm_rawrec *rec);
+/* Bytes consumed so far and total size when known (-1), for progress. */
+void sm_input_progress(struct sm_input *in, uint64_t *done, int64_t *total);
+void sm_input_close(struct sm_input *in);
+
+/* map.c: the jq program of a source */
+
+struct sm_map;
+
+/*
+ * Compiles a jq program.  Returns 0, or SM_ECONFIG with jq's message.
+ */
+int sm_map_new(struct sm_map **m, const char *program);
+/*
+ * Runs the program on rec (consumed).  For each output calls
+ * emit(output, arg) with a new reference the callee owns; an emit
+ * returning non-zero stops the run with that code.  Returns 0, the code of
+ * emit, or SM_EDATA with jq's runtime error message (outputs emitted
+ * before the error stay emitted).
+ */
+int sm_map_run(struct sm_map *m, jv rec, int (*emit)(jv, void *), void *arg);
+void sm_map_free(struct sm_map *m);
+
+/* jw.c: NDJSON output with keys in the order written */
+
+/*
+ * A tiny writer of JSON objects into a buffer.  Keys come out in the order
+ * they are added (schema order, SPEC §4), values in canonical form.
+ */
+void sm_jw_begin(struct sm_buf *b);		/* resets b, writes '{' */
+void sm_jw_str(struct sm_buf *b, const char *key, const char *val); /* NULL: null */
+void sm_jw_int(struct sm_buf *b, const char *key, int64_t val);
+void sm_jw_bool(struct sm_buf *b, const char *key, int val);
+void sm_jw_double(struct sm_buf *b, const char *key, double val);
+void sm_jw_null(struct sm_buf *b, const char *key);
+void sm_jw_time(struct sm_buf *b, const char *key, int64_t ms); /* <0: null */
+void sm_jw_raw(struct sm_buf *b, const char *key, const char *json); /* NULL: null */
+void sm_jw_end(struct sm_buf *b);		/* writes "}\n" */
+/* Writes b to f; returns 0 or SM_EIO. */
+int sm_jw_put(struct sm_buf *b, FILE *f);
+/* Flushes and closes stdout; returns 0 or SM_EIO (SIGPIPE stays default). */
+int sm_stdout_close(void);
+
+/* db.c: the tenant store */
+
+struct sm_db;
+
+enum {
+	SM_DB_CREATE = 1,	/* create the file; SM_EEXIST if it exists */
+	SM_DB_READONLY = 2	/* open for reading only (sm-diff, list, show) */
+};
+
+/* Path of a tenant's file: DATA_DIR/<slug>.db.  SM_EUSAGE for a bad slug. */
+int sm_db_path(const struct sm_config *cfg, const char *slug,
+    struct sm_buf *path);
+/* Creates DATA_DIR (mode 0700) if needed; idempotent.  SM_EIO on failure. */
+int sm_db_init_dir(const struct sm_config *cfg);
+
+/*
+ * Opens (or with SM_DB_CREATE creates, mode 0600) the tenant file of slug,
+ * sets WAL, synchronous=FULL, foreign_keys=ON and the busy timeout, and
+ * applies pending migrations in one transaction.  Returns 0; SM_EUSAGE for
+ * a bad slug; SM_ENOENT when the tenant does not exist; SM_EEXIST when
+ * creating one that does; SM_EDATA for a file of a newer schema; SM_EBUSY;
+ * SM_EIO.
+ */
+int sm_db_open(const struct sm_config *cfg, const char *slug, int flags,
+    struct sm_db **db);
+void sm_db_close(struct sm_db *db);
+const char *sm_db_slug(const struct sm_db *db);
+/* Path of the open tenant file. */
+const char *sm_db_file(const struct sm_db *db);
+/* The SQLite handle, for lib code only. */
+struct sqlite3 *sm_db_handle(struct sm_db *db);
+
+/*
+ * Returns a prepared statement for sql, reset and with bindings cleared,
+ * from a cache keyed by the address of sql: callers pass string literals.
+ * The statement stays owned by the db.  Returns NULL with a message
+ * (sm_errmsg) when it cannot be prepared.
+ */
+struct sqlite3_stmt *sm_db_stmt(struct sm_db *db, const char *sql);
+/* Maps the last SQLite error of db to an SM_E* code and records its message. */
+int sm_db_error(struct sm_db *db, int sqlite_rc, const char *what);
+
+/*
+ * One write transaction per run: BEGIN IMMEDIATE takes the write lock up
+ * front, so a busy tenant gives SM_EBUSY before any work is done.
+ */
+int sm_db_begin(struct sm_db *db);
+int sm_db_commit(struct sm_db *db);
+void sm_db_rollback(struct sm_db *db);
+/* Runs a statement without results (DDL, pragmas); for lib code only. */
+int sm_db_exec(struct sm_db *db, const char *sql);
+
+/* Meta values of the tenant file (name, key hash, ...); NULL if unset. */
+char *sm_db_meta_get(struct sm_db *db, const char *key);
+int sm_db_meta_set(struct sm_db *db, const char *key, const char *value);
+/* The schema version the file is at, and the one this build knows. */
+int sm_db_schema_version(struct sm_db *db);
+int sm_schema_latest(void);
+
+/* schema.c (generated from schema/NNN-*.sql) */
+struct sm_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+extern const struct sm_migration sm_migrations[];
+extern const size_t sm_nmigrations;
+
+/* tenant.c: tenants, sources, targets */
+
+/*
+ * Creates tenant slug (derived from name when slug is NULL) with a new API
+ * key.  Writes the key into key (32 + slug bytes; caller gives
+ * SM_KEY_MAX).  Returns 0; SM_EEXIST when the slug exists; SM_EUSAGE for a
+ * bad slug; SM_EIO.
+ */
+#define SM_KEY_MAX 128
+int sm_tenant_create(const struct sm_config *cfg, const char *name,
+    const char *slug, char *slug_out, char key[SM_KEY_MAX],
+    int64_t *created_at);
+/* Replaces the key of an open tenant; writes the new one into key. */
+int sm_tenant_rotate_key(struct sm_db *db, char key[SM_KEY_MAX]);
+/*
+ * Checks an API key against the tenant it names (sm_<slug>_...).  Returns
+ * 0 with the slug in slug_out when it matches; SM_EPERM otherwise, in time
+ * independent of whether the tenant exists.
+ */
+int sm_tenant_auth(const struct sm_config *cfg, const char *key,
+    char slug_out[SM_SLUG_MAX + 1]);
+/* Deletes the tenant file and its WAL; SM_ENOENT when there is none. */
+int sm_tenant_delete(const struct sm_config *cfg, const char *slug);
+/*
+ * Lists the slugs of DATA_DIR, sorted; *slugs is a NULL-terminated array
+ * the caller frees with sm_strv_free().  A missing DATA_DIR is no tenant.
+ */
+int sm_tenant_list(const struct sm_config *cfg, char ***slugs, size_t *n);
+void sm_strv_free(char **v);
+/*
+ * Appends the tenant's description as one NDJSON line to b: id, name,
+ * created_at, schema, canonical_version, hash_algorithm, sources,
+ * targets, file.
+ */
+int sm_tenant_describe(struct sm_db *db, const struct sm_config *cfg,
+    struct sm_buf *b);
+/*
+ * PRAGMA integrity_check and the toolkit's invariants; calls found(line,
+ * arg) with one NDJSON object per finding.  Returns 0 when clean, SM_EDATA
+ * when something was found, or another error.
+ */
+int sm_tenant_check(struct sm_db *db, const struct sm_config *cfg,
+    int (*found)(const char *json, void *), void *arg);
+
+enum sm_side { SM_SOURCE, SM_TARGET };
+
+/* A source or target row. */
+struct sm_endpoint {
+	enum sm_side side;
+	int64_t id;
+	char *name;
+	char *type;
+	char *config;		/* canonical JSON object */
+	char *map;		/* jq program or NULL (sources) */
+	char *id_field;		/* or NULL (sources) */
+	char **hash_ignore;	/* NULL-terminated (sources) */
+	size_t nhash_ignore;
+	int64_t created_at;
+	int64_t updated_at;
+};
+void sm_endpoint_free(struct sm_endpoint *e);
+
+/*
+ * Finds a source or target by name or, when ref is all digits, by id.
+ * Returns 0 and fills *e; SM_ENOENT with "no source 'x'" otherwise.
+ */
+int sm_endpoint_get(struct sm_db *db, enum sm_side side, const char *ref,
+    struct sm_endpoint *e);
+/*
+ * Adds e (name, type, config, map, id_field, hash_ignore; side set) and
+ * fills e->id and the times.  Returns 0; SM_EEXIST for a taken name;
+ * SM_EUSAGE for a bad type, config or name; SM_ECONFIG when the map does
+ * not compile.
+ */
+int sm_endpoint_add(struct sm_db *db, struct sm_endpoint *e);
+/* Writes every field of e back to its row (by e->id), same errors. */
+int sm_endpoint_update(struct sm_db *db, struct sm_endpoint *e);
+/* Removes the row, its properties and snapshots.  SM_ENOENT if absent. */
+int sm_endpoint_remove(struct sm_db *db, enum sm_side side, int64_t id);
+/* Appends e as one NDJSON line to b (with the count of live properties). */
+int sm_endpoint_describe(struct sm_db *db, const struct sm_endpoint *e,
+    struct sm_buf *b);
+/*
+ * Calls fn for every source or target, ordered by id.  fn's non-zero
+ * return stops the walk and is returned.
+ */
+int sm_endpoint_each(struct sm_db *db, enum sm_side side,
+    int (*fn)(struct sm_endpoint *, void *), void *arg);
+
+/*
+ * The effective hash_ignore of an endpoint: the config's global list plus
+ * the endpoint's own (e may be NULL: targets use the global list only).
+ * Returns a new NULL-terminated list (sm_strv_free) and its length in *n.
+ */
+char **sm_ignore_list(const struct sm_config *cfg,
+    const struct sm_endpoint *e, size_t *n);
+
+/* run.c: the run log and the run's clock and change numbers */
+
+/*
+ * One import, sync or restore: a row of the runs table written inside the
+ * run's transaction, the time every write of the run carries, and the
+ * next change sequence number (the run holds the write lock, so numbers
+ * are handed out here rather than read back after each insert).
+ */
+struct sm_run {
+	struct sm_db *db;
+	int64_t id;		/* runs.id; 0 when not logged (dry run) */
+	const char *kind;	/* "import", "sync", "restore" */
+	int64_t source_id;	/* or 0 */
+	int64_t target_id;	/* or 0 */
+	const char *source_name;
+	const char *target_name;
+	int64_t started_at;
+	int64_t next_seq;
+	int64_t first_seq;	/* the first number of this run */
+};
+
+/*
+ * Starts a run inside the caller's open transaction: reads the next change
+ * number and inserts the runs row (status running).  Returns 0 or an
+ * SM_E* code.
+ */
+int sm_run_begin(struct sm_db *db, struct sm_run *run, const char *kind,
+    const struct sm_endpoint *source, const struct sm_endpoint *target);
+/* Sets status, stats (a JSON object text) and finished_at of the row. */
+int sm_run_finish(struct sm_run *run, const char *status, const char *stats,
+    const char *error);
+/*
+ * After a rollback: logs the run that did not happen, in a transaction of
+ * its own, with status "failed" or "interrupted" and the error.
+ */
+int sm_run_log_failure(struct sm_run *run, const char *status,
+    const char *error);
+/*
+ * Prints the run log as NDJSON records of SPEC §5.3 to f: runs of kind
+ * (NULL: all), of source/target ids when not 0, oldest first.
+ */
+int sm_run_history(struct sm_db *db, const char *kind, int64_t source_id,
+    int64_t target_id, FILE *f);
+
+/* prop.c: property rows, snapshots and the change log */
+
+/* A property row of a source or target, as stored. */
+struct sm_prop {
+	enum sm_side side;
+	int64_t owner;		/* source_id or target_id */
+	int64_t id;		/* 0: no row yet */
+	char *external_id;
+	char *data;		/* canonical JSON */
+	char hash[SM_HASH_HEX];
+	int64_t seq;
+	int64_t deleted_at;	/* -1: live */
+	int64_t created_at;
+	int64_t updated_at;
+	/* target rows only */
+	char synced_hash[SM_HASH_HEX];	/* "" when never synced */
+	int64_t source_id;	/* 0: none */
+	char source_hash[SM_HASH_HEX];	/* "" when none */
+	int manual;		/* has_manual_changes */
+	char *warning;
+};
+
+void sm_prop_init(struct sm_prop *p, enum sm_side side, int64_t owner);
+void sm_prop_free(struct sm_prop *p);
+/*
+ * Loads the row of external_id (n bytes) into p (freed first).  Returns 1
+ * when found, 0 when not (p->id == 0), or an SM_E* code.
+ */
+int sm_prop_get(struct sm_db *db, struct sm_prop *p, const char *external_id,
+    size_t n);
+/* Loads the row with id; 1, 0 or an error as sm_prop_get. */
+int sm_prop_get_id(struct sm_db *db, struct sm_prop *p, int64_t id);
+/*
+ * Writes p: an insert when p->id is 0 (p->id is set), else an update of
+ * every column.  The caller has set data, hash, seq and the times.
+ */
+int sm_prop_put(struct sm_db *db, struct sm_prop *p);
+/*
+ * Snapshots property prop_id as it is stored now (data NULL when it is a
+ * tombstone), with reason "update", "delete", "restore" or "take" and an
+ * optional label.  Returns 0 or an error; *id gets the snapshot id when id
+ * is not NULL.
+ */
+int sm_snap_take(struct sm_run *run, enum sm_side side, int64_t prop_id,
+    const char *reason, const char *label, int64_t *id);
+/*
+ * Appends a change of p to the log under number p->seq, which the caller
+ * took from run->next_seq++ and wrote with the row (sm_prop_put first, so
+ * that the row has its id).  prev_hash and warning may be NULL.
+ */
+int sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
+    const char *prev_hash, const char *warning);
+
+/* import.c: records into a source, or observed state into a target */
+
+struct sm_import_stats {
+	uint64_t created, updated, unchanged, deleted, rejected;
+	uint64_t duplicates;	/* keys seen twice in the input */
+	uint64_t records;	/* records read (after the map) */
+};
+
+struct sm_import_opts {
+	int complete;		/* absent properties are deleted */
+	int strict;		/* the first bad record aborts the run */
+	int dry_run;		/* roll back at the end */
+	int merge;		/* targets: records are RFC 7386 merge patches */
+	int allow_mass_delete;	/* no max_delete_ratio guard */
+	FILE *rejects;		/* raw lines of rejected records, or NULL */
+	/* A rejected record: where and why (always called). */
+	void (*reject)(const char *file, size_t line, const char *reason,
+	    void *arg);
+	/* A warning about the run ("file:line: duplicate key ..."). */
+	void (*warn)(const char *msg, void *arg);
+	/* Progress, every few thousand records; may be NULL. */
+	void (*progress)(uint64_t bytes, int64_t total, uint64_t records,
+	    void *arg);
+	/*
+	 * Called once the outcome is final and before it is reported:
+	 * after the commit, or, in a dry run, before the rollback, so that
+	 * the caller can print the run's events (sm_events_print).
+	 */
+	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
+	void *arg;
+};
+
+/*
+ * Imports the records of files (see sm_input_open) into e, a source or a
+ * target (SPEC §5.2), in one transaction with a run logged.  Returns 0
+ * (records may have been rejected: see st->rejected), SM_EDATA (--strict
+ * and a bad record, or the mass-delete guard: nothing written), SM_EINTR,
+ * SM_EBUSY, SM_EIO, SM_ENOENT (a file).  On failure nothing is written
+ * and the run is logged as failed or interrupted (not in a dry run).
+ */
+int sm_import(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, char *const *files, size_t nfiles,
+    const struct sm_import_opts *o, struct sm_import_stats *st,
+    struct sm_run *run);
+
+/* events.c */
+
+/*
+ * Prints the events of a run from the change log, in order, as NDJSON
+ * (SPEC §4): op, source or target, external_id, hash, prev_hash, warning,
+ * and with with_data the target's data.  Returns 0 or SM_EIO.
+ */
+int sm_events_print(struct sm_db *db, int64_t run_id, int with_data,
+    FILE *f);
+/* The run's stats as the JSON object of its runs row; b is reset. */
+void sm_import_stats_json(const struct sm_import_stats *st, struct sm_buf *b);
+
+/* patch.c: JSON merge patch (RFC 7386) */
+
+/* Applies patch to target; consumes both, returns a new reference. */
+jv sm_merge_patch(jv target, jv patch);
+
+/* Splits "a,b,c" into a NULL-terminated list (empty items dropped). */
+char **sm_strv_split(const char *s, size_t *n);
+
+#endif

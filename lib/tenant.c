@@ -1,0 +1,280 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "sm.h"
+
+#define KEY_RANDOM_BYTES 32	/* 256 bits from the OS CSPRNG */
+
+/* An API key is hashed with BLAKE2b-256; the key itself is never stored. */
+static void
+key_hash_hex(const char *key, char out[2 * crypto_generichash_BYTES + 1])
+{
+	unsigned char h[crypto_generichash_BYTES];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)key,
+	    strlen(key), NULL, 0);
+	sodium_bin2hex(out, 2 * sizeof(h) + 1, h, sizeof(h));
+}
+
+static int
+new_key(const char *slug, char key[SM_KEY_MAX])
+{
+	unsigned char rnd[KEY_RANDOM_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(KEY_RANDOM_BYTES,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	if (sodium_init() < 0)
+		return sm_error(SM_EINTERNAL, "cannot initialise libsodium");
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2base64(b64, sizeof(b64), rnd, sizeof(rnd),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(rnd, sizeof(rnd));
+	snprintf(key, SM_KEY_MAX, "sm_%s_%s", slug, b64);
+	return 0;
+}
+
+static int
+store_key(struct sm_db *db, const char *key)
+{
+	char hex[2 * crypto_generichash_BYTES + 1];
+
+	key_hash_hex(key, hex);
+	return sm_db_meta_set(db, "api_key_hash", hex);
+}
+
+int
+sm_tenant_create(const struct sm_config *cfg, const char *name,
+    const char *slug, char *slug_out, char key[SM_KEY_MAX],
+    int64_t *created_at)
+{
+	char derived[SM_SLUG_MAX + 1], t[32];
+	struct sm_db *db;
+	int rc;
+
+	if (name == NULL || name[0] == '\0')
+		return sm_error(SM_EUSAGE, "a tenant needs a name");
+	if (slug == NULL) {
+		if ((rc = sm_slug_from_name(name, derived)) != 0)
+			return rc;
+		slug = derived;
+	}
+	if (!sm_slug_valid(slug))
+		return sm_error(SM_EUSAGE, "invalid tenant slug '%s': expected "
+		    "[a-z0-9][a-z0-9-]{0,62}", slug);
+	if ((rc = sm_db_open(cfg, slug, SM_DB_CREATE, &db)) != 0)
+		return rc;
+	*created_at = sm_now();
+	snprintf(t, sizeof(t), "%lld", (long long)*created_at);
+	if ((rc = new_key(slug, key)) != 0 ||
+	    (rc = sm_db_begin(db)) != 0)
+		goto fail;
+	if ((rc = sm_db_meta_set(db, "slug", slug)) != 0 ||
+	    (rc = sm_db_meta_set(db, "name", name)) != 0 ||
+	    (rc = sm_db_meta_set(db, "created_at", t)) != 0 ||
+	    (rc = store_key(db, key)) != 0 ||
+	    (rc = sm_db_commit(db)) != 0) {
+		sm_db_rollback(db);
+		goto fail;
+	}
+	snprintf(slug_out, SM_SLUG_MAX + 1, "%s", slug);
+	sm_db_close(db);
+	return 0;
+fail:
+	sm_db_close(db);
+	/* A tenant half made is no tenant: take the file away again. */
+	{
+		int keep = rc;
+
+		sm_tenant_delete(cfg, slug);
+		rc = keep;
+	}
+	return rc;
+}
+
+int
+sm_tenant_rotate_key(struct sm_db *db, char key[SM_KEY_MAX])
+{
+	int rc;
+
+	if ((rc = new_key(sm_db_slug(db), key)) != 0 ||
+	    (rc = sm_db_begin(db)) != 0)
+		return rc;
+	if ((rc = store_key(db, key)) != 0 || (rc = sm_db_commit(db)) != 0) {
+		sm_db_rollback(db);
+		return rc;
+	}
+	return 0;
+}
+
+int
+sm_tenant_auth(const struct sm_config *cfg, const char *key,
+    char slug_out[SM_SLUG_MAX + 1])
+{
+	char given[2 * crypto_generichash_BYTES + 1];
+	char stored[2 * crypto_generichash_BYTES + 1];
+	char slug[SM_SLUG_MAX + 1] = "";
+	const char *p, *q;
+	struct sm_db *db = NULL;
+	char *hash = NULL;
+	int found = 0;
+
+	if (sodium_init() < 0)
+		return sm_error(SM_EINTERNAL, "cannot initialise libsodium");
+	/* Compare against a hash that matches no key when there is no tenant,
+	 * so that a missing tenant costs the same comparison as a bad key. */
+	memset(stored, '0', sizeof(stored) - 1);
+	stored[sizeof(stored) - 1] = '\0';
+	if (key != NULL && strncmp(key, "sm_", 3) == 0) {
+		p = key + 3;
+		if ((q = strchr(p, '_')) != NULL &&
+		    (size_t)(q - p) <= SM_SLUG_MAX) {
+			memcpy(slug, p, (size_t)(q - p));
+			slug[q - p] = '\0';
+		}
+	}
+	if (sm_slug_valid(slug) &&
+	    sm_db_open(cfg, slug, SM_DB_READONLY, &db) == 0 &&
+	    (hash = sm_db_meta_get(db, "api_key_hash")) != NULL &&
+	    strlen(hash) == sizeof(stored) - 1) {
+		memcpy(stored, hash, sizeof(stored));
+		found = 1;
+	}
+	free(hash);
+	sm_db_close(db);
+	key_hash_hex(key != NULL ? key : "", given);
+	if (sodium_memcmp(given, stored, sizeof(stored) - 1) == 0 && found) {
+		snprintf(slug_out, SM_SLUG_MAX + 1, "%s", slug);
+		return 0;
+	}
+	return sm_error(SM_EPERM, "invalid API key");
+}
+
+int
+sm_tenant_delete(const struct sm_config *cfg, const char *slug)
+{
+	static const char *const suffix[] = { "-wal", "-shm", "-journal" };
+	struct sm_buf path;
+	size_t i, n;
+	int rc;
+
+	sm_buf_init(&path);
+	if ((rc = sm_db_path(cfg, slug, &path)) != 0)
+		goto out;
+	if (unlink(path.data) != 0) {
+		rc = errno == ENOENT ? sm_error(SM_ENOENT, "no tenant '%s' in "
+		    "'%s'", slug, cfg->data_dir) : sm_error(SM_EIO, "cannot "
+		    "remove '%s': %s", path.data, strerror(errno));
+		goto out;
+	}
+	n = path.len;
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		path.len = n;
+		sm_buf_adds(&path, suffix[i]);
+		if (unlink(path.data) != 0 && errno != ENOENT) {
+			rc = sm_error(SM_EIO, "cannot remove '%s': %s",
+			    path.data, strerror(errno));
+			goto out;
+		}
+	}
+out:
+	sm_buf_free(&path);
+	return rc;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+sm_tenant_list(const struct sm_config *cfg, char ***slugs, size_t *n)
+{
+	DIR *dir;
+	struct dirent *de;
+	size_t len, k = 0, cap = 8;
+	char **v, name[SM_SLUG_MAX + 1];
+
+	v = sm_xmalloc(cap * sizeof(*v));
+	v[0] = NULL;
+	*slugs = v;
+	*n = 0;
+	if ((dir = opendir(cfg->data_dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return sm_error(SM_EIO, "cannot read '%s': %s", cfg->data_dir,
+		    strerror(errno));
+	}
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 4 || len - 3 > SM_SLUG_MAX ||
+		    strcmp(de->d_name + len - 3, ".db") != 0)
+			continue;
+		memcpy(name, de->d_name, len - 3);
+		name[len - 3] = '\0';
+		if (!sm_slug_valid(name))
+			continue;
+		if (k + 2 > cap)
+			v = sm_xrealloc(v, (cap *= 2) * sizeof(*v));
+		v[k++] = sm_xstrdup(name);
+	}
+	closedir(dir);
+	v[k] = NULL;
+	qsort(v, k, sizeof(*v), cmp_str);
+	*slugs = v;
+	*n = k;
+	return 0;
+}
+
+static int64_t
+count(struct sm_db *db, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int64_t n = -1;
+
+	if ((stmt = sm_db_stmt(db, sql)) == NULL)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		n = sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return n;
+}
+
+int
+sm_tenant_describe(struct sm_db *db, const struct sm_config *cfg,
+    struct sm_buf *b)
+{
+	char *name, *created, *canon, *algo;
+
+	(void)cfg;
+	name = sm_db_meta_get(db, "name");
+	created = sm_db_meta_get(db, "created_at");
+	canon = sm_db_meta_get(db, "canonical_version");
+	algo = sm_db_meta_get(db, "hash_algorithm");
+	sm_jw_begin(b);
+	sm_jw_str(b, "id", sm_db_slug(db));
+	sm_jw_str(b, "name", name);
+	sm_jw_time(b, "created_at", created ? strtoll(created, NULL, 10) : -1);
+	sm_jw_int(b, "schema", sm_db_schema_version(db));
+	sm_jw_int(b, "canonical_version", canon ? atoi(canon) : 0);
+	sm_jw_str(b, "hash_algorithm", algo);
+	sm_jw_int(b, "sources", count(db, "SELECT count(*) FROM sources"));
+	sm_jw_int(b, "targets", count(db, "SELECT count(*) FROM targets"));
+	sm_jw_str(b, "file", sm_db_file(db));
+	sm_jw_end(b);
+	free(name);
+	free(created);
+	free(canon);
+	free(algo);
+	return 0;
+}

@@ -1,0 +1,446 @@
+/* See LICENSE file for copyright and license details. */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sm.h"
+
+static _Thread_local char errmsg[1024];
+static volatile sig_atomic_t interrupted;
+
+int
+sm_error(int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+const char *
+sm_errmsg(void)
+{
+	return errmsg;
+}
+
+int
+sm_exitcode(int rc)
+{
+	if (rc >= 0)
+		return rc;
+	return -rc;
+}
+
+static void
+oom(void)
+{
+	fputs("sm: out of memory\n", stderr);
+	exit(70);
+}
+
+void *
+sm_xmalloc(size_t n)
+{
+	void *p;
+
+	if ((p = malloc(n ? n : 1)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+sm_xcalloc(size_t nmemb, size_t size)
+{
+	void *p;
+
+	if ((p = calloc(nmemb ? nmemb : 1, size ? size : 1)) == NULL)
+		oom();
+	return p;
+}
+
+void *
+sm_xrealloc(void *p, size_t n)
+{
+	if ((p = realloc(p, n ? n : 1)) == NULL)
+		oom();
+	return p;
+}
+
+char *
+sm_xstrdup(const char *s)
+{
+	return sm_xstrndup(s, strlen(s));
+}
+
+char *
+sm_xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	p = sm_xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+sm_buf_init(struct sm_buf *b)
+{
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+sm_buf_free(struct sm_buf *b)
+{
+	free(b->data);
+	sm_buf_init(b);
+}
+
+void
+sm_buf_reset(struct sm_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+sm_buf_grow(struct sm_buf *b, size_t extra)
+{
+	size_t want;
+
+	if (b->len + extra + 1 <= b->cap)
+		return;
+	want = b->cap ? b->cap : 256;
+	while (want < b->len + extra + 1)
+		want *= 2;
+	b->data = sm_xrealloc(b->data, want);
+	b->cap = want;
+}
+
+void
+sm_buf_add(struct sm_buf *b, const void *p, size_t n)
+{
+	sm_buf_grow(b, n);
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+void
+sm_buf_addc(struct sm_buf *b, int c)
+{
+	sm_buf_grow(b, 1);
+	b->data[b->len++] = (char)c;
+	b->data[b->len] = '\0';
+}
+
+void
+sm_buf_adds(struct sm_buf *b, const char *s)
+{
+	sm_buf_add(b, s, strlen(s));
+}
+
+void
+sm_buf_addf(struct sm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sm_buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void
+sm_buf_add_jstr(struct sm_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, run;
+	unsigned char c;
+
+	sm_buf_grow(b, n + 2);
+	b->data[b->len++] = '"';
+	for (i = 0; i < n; ) {
+		/* Copy the longest run that needs no escape in one go. */
+		for (run = i; run < n; run++) {
+			c = (unsigned char)s[run];
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+		}
+		if (run > i) {
+			sm_buf_add(b, s + i, run - i);
+			i = run;
+			continue;
+		}
+		c = (unsigned char)s[i++];
+		switch (c) {
+		case '"':  sm_buf_add(b, "\\\"", 2); break;
+		case '\\': sm_buf_add(b, "\\\\", 2); break;
+		case '\b': sm_buf_add(b, "\\b", 2); break;
+		case '\f': sm_buf_add(b, "\\f", 2); break;
+		case '\n': sm_buf_add(b, "\\n", 2); break;
+		case '\r': sm_buf_add(b, "\\r", 2); break;
+		case '\t': sm_buf_add(b, "\\t", 2); break;
+		default: {
+			char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+			sm_buf_add(b, u, 6);
+		}
+		}
+	}
+	sm_buf_addc(b, '"');
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int
+parse_iso(const char *s, int64_t *ms)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, n = 0, digits;
+	const char *p;
+
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	p = s + n;
+	if (*p == 'T' || *p == ' ') {
+		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 ||
+		    n != 8)
+			return -1;
+		p += 1 + n;
+		if (*p == '.') {
+			for (p++, digits = 0; isdigit((unsigned char)*p); p++)
+				if (digits++ < 3)
+					frac = frac * 10 + (*p - '0');
+			if (digits == 0)
+				return -1;
+			for (; digits < 3; digits++)
+				frac *= 10;
+		}
+		if (*p != 'Z' || p[1] != '\0')
+			return -1;
+	} else if (*p != '\0')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
+	    (int64_t)sec * 1000 + frac;
+	return 0;
+}
+
+int64_t
+sm_now(void)
+{
+	struct timespec ts;
+	const char *env;
+	int64_t ms;
+
+	if ((env = getenv("SM_NOW")) != NULL && *env != '\0' &&
+	    parse_iso(env, &ms) == 0)
+		return ms;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+sm_time_parse(const char *s, int64_t now, int64_t *ms)
+{
+	char *end;
+	long long n;
+	int64_t unit;
+
+	if (parse_iso(s, ms) == 0)
+		return 0;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (end != s && isdigit((unsigned char)*s) && errno == 0 &&
+	    end[0] != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 'd': unit = 86400000; break;
+		case 'h': unit = 3600000; break;
+		case 'm': unit = 60000; break;
+		case 's': unit = 1000; break;
+		default: unit = 0;
+		}
+		if (unit != 0 && n <= INT64_MAX / unit) {
+			*ms = now - n * unit;
+			return 0;
+		}
+	}
+	return sm_error(SM_EUSAGE, "invalid time '%s': expected "
+	    "2026-11-29T05:00:00Z, 2026-11-29 or an age such as 30d", s);
+}
+
+void
+sm_time_format(int64_t ms, char out[SM_TIME_MAX])
+{
+	int64_t days, rem;
+	int y, mo, d, msec;
+
+	days = ms / 86400000;
+	rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	civil_from_days(days, &y, &mo, &d);
+	msec = (int)(rem % 1000);
+	rem /= 1000;
+	if (msec != 0)
+		snprintf(out, SM_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		    y, mo, d, (int)(rem / 3600), (int)(rem / 60 % 60),
+		    (int)(rem % 60), msec);
+	else
+		snprintf(out, SM_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		    y, mo, d, (int)(rem / 3600), (int)(rem / 60 % 60),
+		    (int)(rem % 60));
+}
+
+int
+sm_slug_valid(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || !(islower((unsigned char)s[0]) ||
+	    isdigit((unsigned char)s[0])) || s[0] > 'z')
+		return 0;
+	for (i = 1; s[i] != '\0'; i++) {
+		if (i >= SM_SLUG_MAX)
+			return 0;
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1])
+{
+	size_t n = 0;
+	int dash = 0;
+	unsigned char c;
+
+	for (; *name != '\0' && n < SM_SLUG_MAX; name++) {
+		c = (unsigned char)*name;
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+			if (dash && n > 0 && n < SM_SLUG_MAX - 1)
+				out[n++] = '-';
+			dash = 0;
+			out[n++] = (char)c;
+		} else
+			dash = 1;
+	}
+	out[n] = '\0';
+	if (n == 0)
+		return sm_error(SM_EUSAGE, "cannot make a slug of '%s': "
+		    "give one with --slug", name);
+	return 0;
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+void
+sm_signals_catch(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int
+sm_interrupted(void)
+{
+	return interrupted;
+}
+
+char **
+sm_strv_split(const char *s, size_t *n)
+{
+	char **v;
+	const char *p, *q;
+	size_t k = 0, cap = 4;
+
+	v = sm_xmalloc(cap * sizeof(*v));
+	for (p = s; p != NULL && *p != '\0'; p = *q ? q + 1 : q) {
+		q = strchr(p, ',');
+		if (q == NULL)
+			q = p + strlen(p);
+		if (q == p)
+			continue;
+		if (k + 2 > cap)
+			v = sm_xrealloc(v, (cap *= 2) * sizeof(*v));
+		v[k++] = sm_xstrndup(p, (size_t)(q - p));
+	}
+	v[k] = NULL;
+	if (n != NULL)
+		*n = k;
+	return v;
+}
+
+void
+sm_strv_free(char **v)
+{
+	size_t i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
