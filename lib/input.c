@@ -21,7 +21,7 @@
  */
 
 #define RBUF_SIZE	(64 * 1024)
-#define KEEP_OPEN	64		/* regular files kept open after the check */
+#define KEEP_OPEN	64		/* files left open by the check */
 #define DEFAULT_MAX	(16 * 1024 * 1024)
 
 enum mode {
@@ -484,8 +484,9 @@ next_line(struct sm_input *in, struct sm_rawrec *rec)
 		p = in->rbuf + in->rpos;
 		n = in->rend - in->rpos;
 		if ((nl = n > 0 ? memchr(p, '\n', n) : NULL) != NULL) {
-			in->rpos += (size_t)(nl - p) + 1;
-			if ((rc = finish_line(in, rec, p, (size_t)(nl - p))) != 0)
+			n = (size_t)(nl - p);
+			in->rpos += n + 1;
+			if ((rc = finish_line(in, rec, p, n)) != 0)
 				return rc;
 			continue;
 		}
@@ -652,8 +653,8 @@ next_elem(struct sm_input *in, struct sm_rawrec *rec)
 			else if (c == ']')
 				in->astate = A_DONE;
 			else
-				return data_error(in, rec, "expected ',' or ']' "
-				    "after an array element, not '%c'", c);
+				return data_error(in, rec, "expected ',' or "
+				    "']' after an array element, not '%c'", c);
 			in->rpos++;
 			break;
 		case A_OPEN:

@@ -148,6 +148,7 @@ static int
 unexpected(struct sm_json_err *err, const unsigned char *s,
     const unsigned char *p, const unsigned char *end)
 {
+	long cp;
 	int n;
 
 	if (p == end)
@@ -159,8 +160,15 @@ unexpected(struct sm_json_err *err, const unsigned char *s,
 		    *p);
 	if ((n = utf8len(p, end)) == 0)
 		return fail(err, s, p, "invalid UTF-8");
-	return fail(err, s, p, "invalid JSON: unexpected '%.*s'", n,
-	    (const char *)p);
+	/* Named by code point: U+FEFF (a byte order mark) prints blank. */
+	if (n == 2)
+		cp = (p[0] & 0x1fL) << 6 | (p[1] & 0x3f);
+	else if (n == 3)
+		cp = (p[0] & 0x0fL) << 12 | (p[1] & 0x3fL) << 6 | (p[2] & 0x3f);
+	else
+		cp = (p[0] & 0x07L) << 18 | (p[1] & 0x3fL) << 12 |
+		    (p[2] & 0x3fL) << 6 | (p[3] & 0x3f);
+	return fail(err, s, p, "invalid JSON: unexpected U+%04lX", cp);
 }
 
 /*

@@ -265,20 +265,26 @@ struct sm_input;
  * Opens the input over the operands (NULL or empty: stdin; "-": stdin).
  * Each file is NDJSON, or a JSON array when its first byte after an
  * optional UTF-8 BOM and whitespace is '['.  CRLF line ends are accepted.
- * max is the longest record kept whole (max_record_bytes).  spill, when
- * not NULL, receives the raw bytes of over-long records (so --rejects
- * loses nothing).  Memory stays bounded by max whatever the input size.
- * Returns 0, or SM_ENOENT/SM_EIO with a message when a file cannot be
- * opened (checked for every operand before any record is read).
+ * max is the longest record kept whole (max_record_bytes; 0: 16 MiB).
+ * spill, when not NULL, receives the raw bytes of each over-long record
+ * followed by a newline (a CRLF line end written as LF), so --rejects
+ * loses nothing; its write errors are left for the caller's ferror().
+ * Memory stays bounded by max whatever the input size.  The names are
+ * copied.  Returns 0, or SM_ENOENT (missing, unreadable, a directory) /
+ * SM_EIO with a message when a file cannot be opened (checked for every
+ * operand before any record is read); *in is then NULL.
  */
 int sm_input_open(struct sm_input **in, char *const *files, size_t nfiles,
     size_t max, FILE *spill);
 /*
  * Reads the next record.  Returns 1 with *rec filled, 0 at the end, or a
  * negative code: SM_EIO (read error), SM_EDATA (a structural error that
- * ends the file, e.g. an unterminated array; the rest of that file is
- * skipped and the next call continues with the next file).  Blank lines
- * are skipped.
+ * ends the file, e.g. an unterminated array; the message reads
+ * "FILE:LINE: reason", rec->file and rec->line say where, rec->text is
+ * NULL), and in both cases the rest of that file is skipped and the next
+ * call continues with the next file; SM_EINTR when a signal caught by
+ * sm_signals_catch() interrupted a read (nothing is lost: the next call
+ * goes on).  Blank lines are skipped.
  */
 int sm_input_next(struct sm_input *in, struct sm_rawrec *rec);
 /* Bytes consumed so far and total size when known (-1), for progress. */
@@ -629,6 +635,39 @@ int sm_import(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *e, char *const *files, size_t nfiles,
     const struct sm_import_opts *o, struct sm_import_stats *st,
     struct sm_run *run);
+
+/* sync.c: a source into a target */
+
+struct sm_sync_stats {
+	uint64_t created, updated, deleted, unchanged, skipped, warnings;
+	uint64_t conflicts;	/* skips where the source changed as well */
+	uint64_t accepted;	/* manual versions adopted (--accept-manual) */
+	uint64_t examined;	/* properties looked at: the cost of the run */
+};
+
+struct sm_sync_opts {
+	int dry_run;
+	int overwrite_manual;	/* apply the source over manual changes */
+	int accept_manual;	/* adopt manual changes as the new baseline */
+	char **ids;		/* NULL-terminated external ids, or NULL: all */
+	/* As in sm_import_opts: after commit, or before a dry run's rollback. */
+	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
+	void *arg;
+};
+
+/*
+ * Syncs source into target (SPEC §5.3) in one transaction with a run
+ * logged, examining only what changed since the pair last synced (or the
+ * properties of ids).  Returns 0, SM_EUSAGE (both manual options),
+ * SM_EINTR, SM_EBUSY, SM_EIO; on failure nothing is written and the run
+ * is logged as failed or interrupted (not in a dry run).
+ */
+int sm_sync(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *source, const struct sm_endpoint *target,
+    const struct sm_sync_opts *o, struct sm_sync_stats *st,
+    struct sm_run *run);
+/* The stats as a JSON object (not a line); b is reset. */
+void sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b);
 
 /* events.c */
 

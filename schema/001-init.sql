@@ -91,6 +91,8 @@ CREATE TABLE target_properties (
 );
 CREATE INDEX target_properties_seq ON target_properties (target_id, seq);
 CREATE INDEX target_properties_source ON target_properties (source_id);
+CREATE INDEX target_properties_manual ON target_properties (target_id)
+	WHERE has_manual_changes;
 
 -- A prior version of a property, taken before it is updated, deleted or
 -- restored, or by "sm-snapshot take".  data is NULL when the property did

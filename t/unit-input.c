@@ -146,7 +146,8 @@ test_array(struct sm_buf *out)
 	    "a.json:1:3\na.json:1:\"x\"\n", "one-line array");
 
 	f[0] = puts_file("pretty.json", "\xef\xbb\xbf\n[\n  {\n    \"a\": 1,\n"
-	    "    \"b\": [1, 2]\n  },\n  {\"a\": 2}\r\n,\n\n  {\"a\":\n3}\n]\n\n");
+	    "    \"b\": [1, 2]\n  },\n  {\"a\": 2}\r\n,\n\n  {\"a\":\n3}\n"
+	    "]\n\n");
 	collect(f, 1, 1024, NULL, out);
 	is_str(out->data, "pretty.json:3:{\n    \"a\": 1,\n    \"b\": [1, 2]\n"
 	    "  }\npretty.json:7:{\"a\": 2}\npretty.json:10:{\"a\":\n3}\n",
@@ -266,7 +267,8 @@ test_overlong(struct sm_buf *out)
 	is_str(got, want.data, "spill gets the raw element");
 
 	/* Exactly max bytes, with CRLF: not over-long. */
-	f[0] = puts_file("exact.ndjson", "{\"a\":\"123\"}\r\n{\"a\":\"1234\"}\r\n");
+	f[0] = puts_file("exact.ndjson",
+	    "{\"a\":\"123\"}\r\n{\"a\":\"1234\"}\r\n");
 	collect(f, 1, 11, NULL, out);
 	is_str(out->data, "exact.ndjson:1:{\"a\":\"123\"}\n"
 	    "exact.ndjson:2:!{\"a\":\"1234\"\n", "max counts without the CR");
@@ -408,8 +410,8 @@ test_bigarray(void)
 		return;
 	}
 	while ((rc = sm_input_next(in, &rec)) == 1) {
-		snprintf(want, sizeof(want), "{\"id\": %zu, \"s\": \"]},[\\\"\"}",
-		    count);
+		snprintf(want, sizeof(want),
+		    "{\"id\": %zu, \"s\": \"]},[\\\"\"}", count);
 		if (rec.line != count + 2 || rec.len != strlen(want) ||
 		    memcmp(rec.text, want, rec.len) != 0)
 			bad++;

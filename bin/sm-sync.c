@@ -1,0 +1,207 @@
+/* See LICENSE file for copyright and license details. */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sm.h"
+
+static int nflag, statsflag, overwriteflag, acceptflag, failflag, historyflag;
+static char **ids;
+static size_t nids;
+static struct sm_cli cli;
+
+enum { OPT_OVERWRITE = 256, OPT_ACCEPT, OPT_ID, OPT_STATS, OPT_FAIL,
+    OPT_HISTORY };
+
+static const struct option longopts[] = {
+	{ "accept-manual",    no_argument,       NULL, OPT_ACCEPT },
+	{ "config-file",      required_argument, NULL, 'c' },
+	{ "data-dir",         required_argument, NULL, 'D' },
+	{ "dry-run",          no_argument,       NULL, 'n' },
+	{ "fail-on-warnings", no_argument,       NULL, OPT_FAIL },
+	{ "help",             no_argument,       NULL, 'h' },
+	{ "history",          no_argument,       NULL, OPT_HISTORY },
+	{ "id",               required_argument, NULL, OPT_ID },
+	{ "overwrite-manual", no_argument,       NULL, OPT_OVERWRITE },
+	{ "quiet",            no_argument,       NULL, 'q' },
+	{ "stats",            no_argument,       NULL, OPT_STATS },
+	{ "tenant",           required_argument, NULL, 'T' },
+	{ "version",          no_argument,       NULL, 'V' },
+	{ NULL,               0,                 NULL, 0 }
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fputs("usage: sm-sync [-nq] [-c file] [-D dir] [-T slug] "
+	    "[--overwrite-manual | --accept-manual]\n"
+	    "               [--id external-id] [--stats] "
+	    "[--fail-on-warnings] source target\n"
+	    "       sm-sync --history [source [target]]\n", f);
+	exit(code);
+}
+
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+on_done(struct sm_db *db, const struct sm_run *run, void *arg)
+{
+	(void)arg;
+	if (statsflag)
+		return 0;
+	return sm_events_print(db, run->id, 1, stdout);
+}
+
+static int
+history(struct sm_db *db, int argc, char **argv)
+{
+	struct sm_endpoint s, t;
+	int rc = 0;
+
+	memset(&s, 0, sizeof(s));
+	memset(&t, 0, sizeof(t));
+	if (argc > 0)
+		rc = sm_endpoint_get(db, SM_SOURCE, argv[0], &s);
+	if (rc == 0 && argc > 1)
+		rc = sm_endpoint_get(db, SM_TARGET, argv[1], &t);
+	if (rc == 0)
+		rc = sm_run_history(db, "sync", s.id, t.id, stdout);
+	sm_endpoint_free(&s);
+	sm_endpoint_free(&t);
+	return rc;
+}
+
+static int
+sync(struct sm_db *db, char **argv, int *warnings)
+{
+	struct sm_endpoint s, t;
+	struct sm_sync_opts o;
+	struct sm_sync_stats st;
+	struct sm_buf b, stats;
+	struct sm_run run;
+	double started = seconds();
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	memset(&t, 0, sizeof(t));
+	if ((rc = sm_endpoint_get(db, SM_SOURCE, argv[0], &s)) != 0 ||
+	    (rc = sm_endpoint_get(db, SM_TARGET, argv[1], &t)) != 0)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.dry_run = nflag;
+	o.overwrite_manual = overwriteflag;
+	o.accept_manual = acceptflag;
+	o.ids = ids;
+	o.done = on_done;
+	sm_signals_catch();
+	if ((rc = sm_sync(db, &cli.cfg, &s, &t, &o, &st, &run)) != 0)
+		goto out;
+	*warnings = st.warnings > 0;
+	if (statsflag) {
+		sm_buf_init(&b);
+		sm_buf_init(&stats);
+		sm_sync_stats_json(&st, &stats);
+		sm_jw_begin(&b);
+		sm_jw_str(&b, "status", "success");
+		if (nflag)
+			sm_jw_null(&b, "run");
+		else
+			sm_jw_int(&b, "run", run.id);
+		sm_jw_raw(&b, "stats", stats.data);
+		sm_jw_end(&b);
+		rc = sm_jw_put(&b, stdout);
+		sm_buf_free(&b);
+		sm_buf_free(&stats);
+	}
+	if (!cli.quiet)
+		fprintf(stderr, "sm-sync: %s -> %s: %llu created, %llu updated, "
+		    "%llu deleted, %llu unchanged, %llu skipped, %llu warnings "
+		    "in %.2f s%s\n", s.name, t.name,
+		    (unsigned long long)st.created,
+		    (unsigned long long)st.updated,
+		    (unsigned long long)st.deleted,
+		    (unsigned long long)st.unchanged,
+		    (unsigned long long)st.skipped,
+		    (unsigned long long)st.warnings, seconds() - started,
+		    nflag ? " (dry run: nothing written)" : "");
+out:
+	sm_endpoint_free(&s);
+	sm_endpoint_free(&t);
+	return rc;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sm_db *db;
+	int c, rc, warnings = 0;
+
+	ids = sm_xcalloc(1, sizeof(*ids));
+	while ((c = getopt_long(argc, argv, "c:D:hnqT:V", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c': cli.config_file = optarg; break;
+		case 'D': cli.data_dir = optarg; break;
+		case 'h': usage(stdout, 0); break;
+		case 'n': nflag = 1; break;
+		case 'q': cli.quiet = 1; break;
+		case 'T': cli.tenant = optarg; break;
+		case 'V': puts("sm-sync " SM_VERSION); return 0;
+		case OPT_ACCEPT: acceptflag = 1; break;
+		case OPT_FAIL: failflag = 1; break;
+		case OPT_HISTORY: historyflag = 1; break;
+		case OPT_ID:
+			ids = sm_xrealloc(ids, (nids + 2) * sizeof(*ids));
+			ids[nids++] = sm_xstrdup(optarg);
+			ids[nids] = NULL;
+			break;
+		case OPT_OVERWRITE: overwriteflag = 1; break;
+		case OPT_STATS: statsflag = 1; break;
+		default: usage(stderr, 64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (historyflag ? argc > 2 : argc != 2)
+		usage(stderr, 64);
+	if (overwriteflag && acceptflag) {
+		warnx("--overwrite-manual and --accept-manual exclude each "
+		    "other");
+		usage(stderr, 64);
+	}
+	if (nids == 0) {
+		free(ids);
+		ids = NULL;
+	}
+	if ((rc = sm_cli_config(&cli)) != 0 ||
+	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
+	    &db)) != 0) {
+		warnx("%s", sm_errmsg());
+		if (rc == SM_EUSAGE)
+			usage(stderr, 64);
+		return sm_exitcode(rc);
+	}
+	rc = historyflag ? history(db, argc, argv) : sync(db, argv, &warnings);
+	if (rc != 0)
+		warnx("%s", sm_errmsg());
+	sm_db_close(db);
+	sm_strv_free(ids);
+	sm_cli_free(&cli);
+	if (sm_stdout_close() != 0) {
+		warnx("%s", sm_errmsg());
+		return 74;
+	}
+	if (rc == 0 && failflag && warnings)
+		return 1;
+	return sm_exitcode(rc);
+}

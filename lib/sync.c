@@ -1,0 +1,592 @@
+/* See LICENSE file for copyright and license details. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sm.h"
+
+/*
+ * The decision for one source property S against the target row R of the
+ * same external_id (SPEC §5.3).  "manual" means R's current hash (none
+ * for a tombstone) differs from synced_hash, the hash of what sync last
+ * wrote or accepted (none after sync deleted it); "changed" means S.hash
+ * differs from R.source_hash, the source hash sync last took.
+ *
+ *	S	R				op		write
+ *	live	none, or tombstone !manual	create		R = S
+ *	live	fed by another source		skip		flag only
+ *	live	manual, changed			conflict	flag only
+ *	live	manual, !changed		skip		flag only
+ *	live	!manual, changed		update		R = S
+ *	live	!manual, !changed		-		-
+ *	gone	live, !manual			delete		tombstone R
+ *	gone	live, manual			skip		flag only
+ *	gone	none or tombstone		-		-
+ *
+ * --overwrite-manual turns every manual row into update (or delete);
+ * --accept-manual makes R's current version the baseline instead.  Both
+ * snapshot R before they change its data.
+ */
+
+#define WARN_CONFLICT "source has changes but target has manual modifications"
+#define WARN_MANUAL "target has manual modifications"
+#define WARN_GONE "source deleted it but target has manual modifications"
+
+struct syncer {
+	struct sm_db *db;
+	const struct sm_endpoint *src, *tgt;
+	const struct sm_sync_opts *o;
+	struct sm_sync_stats *st;
+	struct sm_run *run;
+	char **ignore;		/* the target's: the global list */
+	size_t nignore;
+	int64_t source_seq, target_seq;	/* how far the pair had got */
+	struct sm_buf data, msg;
+};
+
+struct srow {
+	int64_t id;
+	const char *external_id;
+	const char *data;
+	size_t len;
+	const char *hash;
+	int deleted;
+	int64_t seq;
+};
+
+struct trow {
+	int64_t id;
+	char hash[SM_HASH_HEX];
+	char synced_hash[SM_HASH_HEX];
+	char source_hash[SM_HASH_HEX];
+	int64_t source_id;
+	int deleted;
+	int64_t seq;
+};
+
+static void
+text_copy(char dst[SM_HASH_HEX], sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+
+	snprintf(dst, SM_HASH_HEX, "%s", s != NULL ? (const char *)s : "");
+}
+
+static int
+find_target(struct syncer *sy, const char *ext, struct trow *r)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "SELECT id, hash, synced_hash, source_hash, "
+	    "source_id, deleted_at IS NOT NULL, seq FROM target_properties "
+	    "WHERE target_id = ? AND external_id = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
+	sqlite3_bind_text(stmt, 2, ext, -1, SQLITE_STATIC);
+	memset(r, 0, sizeof(*r));
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		r->id = sqlite3_column_int64(stmt, 0);
+		text_copy(r->hash, stmt, 1);
+		text_copy(r->synced_hash, stmt, 2);
+		text_copy(r->source_hash, stmt, 3);
+		r->source_id = sqlite3_column_int64(stmt, 4);
+		r->deleted = sqlite3_column_int(stmt, 5);
+		r->seq = sqlite3_column_int64(stmt, 6);
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(sy->db, rc, "cannot read a target property");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/* The target's hash of canonical data: only the global hash_ignore. */
+static int
+target_hash(struct syncer *sy, const struct srow *s, char out[SM_HASH_HEX])
+{
+	jv v;
+	int rc;
+
+	if (sy->nignore == 0) {
+		/* The data is canonical already: its hash is the hash. */
+		sm_hash_hex(s->data, s->len, out);
+		return 0;
+	}
+	v = jv_parse_sized(s->data, (int)s->len);
+	if (!jv_is_valid(v)) {
+		jv_free(v);
+		return sm_error(SM_EINTERNAL, "stored property '%s' does not "
+		    "parse", s->external_id);
+	}
+	rc = sm_rec_digest(v, (const char *const *)sy->ignore, sy->nignore,
+	    &sy->data, out);
+	jv_free(v);
+	return rc;
+}
+
+static int
+log_event(struct syncer *sy, const struct trow *r, const char *ext,
+    const char *op, const char *hash, const char *prev, const char *warning,
+    int64_t seq)
+{
+	struct sm_prop p;
+
+	sm_prop_init(&p, SM_TARGET, sy->tgt->id);
+	p.id = r->id;
+	p.seq = seq;
+	p.external_id = (char *)ext;
+	snprintf(p.hash, sizeof(p.hash), "%s", hash != NULL ? hash : "");
+	return sm_change_log(sy->run, &p, op, prev, warning);
+}
+
+static int
+step(struct syncer *sy, sqlite3_stmt *stmt, const char *what)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc, what);
+}
+
+/* R = S: an insert (r->id 0), or an update that clears any manual flag. */
+static int
+write_target(struct syncer *sy, struct trow *r, const struct srow *s,
+    const char *op)
+{
+	char hash[SM_HASH_HEX], prev[SM_HASH_HEX];
+	sqlite3_stmt *stmt;
+	int64_t seq, now = sy->run->started_at;
+	int rc, insert = r->id == 0;
+
+	if ((rc = target_hash(sy, s, hash)) != 0)
+		return rc;
+	if (!insert && (rc = sm_snap_take(sy->run, SM_TARGET, r->id,
+	    r->deleted ? "update" : op[0] == 'c' ? "update" : "update", NULL,
+	    NULL)) != 0)
+		return rc;
+	seq = sy->run->next_seq++;
+	stmt = sm_db_stmt(sy->db, insert ?
+	    "INSERT INTO target_properties (target_id, external_id, data, "
+	    "hash, synced_hash, source_id, source_hash, seq, created_at, "
+	    "updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?8)" :
+	    "UPDATE target_properties SET data = ?3, hash = ?4, "
+	    "synced_hash = ?4, source_id = ?5, source_hash = ?6, seq = ?7, "
+	    "updated_at = ?8, deleted_at = NULL, has_manual_changes = 0, "
+	    "warning = NULL WHERE id = ?9");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
+	sqlite3_bind_text(stmt, 2, s->external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, s->data, (int)s->len, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 4, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, sy->src->id);
+	sqlite3_bind_text(stmt, 6, s->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 7, seq);
+	sqlite3_bind_int64(stmt, 8, now);
+	if (!insert)
+		sqlite3_bind_int64(stmt, 9, r->id);
+	if ((rc = step(sy, stmt, "cannot write a target property")) != 0)
+		return rc;
+	if (insert)
+		r->id = sqlite3_last_insert_rowid(sm_db_handle(sy->db));
+	memcpy(prev, r->hash, sizeof(prev));
+	if (strcmp(op, "update") == 0)
+		sy->st->updated++;
+	else
+		sy->st->created++;
+	return log_event(sy, r, s->external_id, op, hash,
+	    strcmp(op, "update") == 0 ? prev : NULL, NULL, seq);
+}
+
+static int
+delete_target(struct syncer *sy, struct trow *r, const struct srow *s)
+{
+	sqlite3_stmt *stmt;
+	int64_t seq;
+	int rc;
+
+	if ((rc = sm_snap_take(sy->run, SM_TARGET, r->id, "delete", NULL,
+	    NULL)) != 0)
+		return rc;
+	seq = sy->run->next_seq++;
+	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
+	    "deleted_at = ?1, updated_at = ?1, synced_hash = NULL, "
+	    "source_hash = ?2, seq = ?3, has_manual_changes = 0, "
+	    "warning = NULL WHERE id = ?4");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->run->started_at);
+	sqlite3_bind_text(stmt, 2, s->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, seq);
+	sqlite3_bind_int64(stmt, 4, r->id);
+	if ((rc = step(sy, stmt, "cannot delete a target property")) != 0)
+		return rc;
+	sy->st->deleted++;
+	return log_event(sy, r, s->external_id, "delete", NULL, r->hash, NULL,
+	    seq);
+}
+
+/* Keeps R, flags it and says why: a skip or a conflict. */
+static int
+keep_target(struct syncer *sy, struct trow *r, const char *ext,
+    const char *op, const char *warning)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
+	    "has_manual_changes = ?1, warning = ?2 WHERE id = ?3");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	/* A row of another source is not a manual change: only warn. */
+	sqlite3_bind_int(stmt, 1, r->source_id == 0 ||
+	    r->source_id == sy->src->id);
+	sqlite3_bind_text(stmt, 2, warning, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, r->id);
+	if (r->source_id == 0 || r->source_id == sy->src->id)
+		if ((rc = step(sy, stmt, "cannot flag a target property")) != 0)
+			return rc;
+	sqlite3_reset(stmt);
+	sy->st->skipped++;
+	sy->st->warnings++;
+	if (strcmp(op, "conflict") == 0)
+		sy->st->conflicts++;
+	return log_event(sy, r, ext, op, r->deleted ? NULL : r->hash,
+	    r->synced_hash[0] ? r->synced_hash : NULL, warning,
+	    sy->run->next_seq++);
+}
+
+/* --accept-manual: R as it is becomes what sync last wrote. */
+static int
+accept_target(struct syncer *sy, struct trow *r, const struct srow *s)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
+	    "synced_hash = iif(deleted_at IS NULL, hash, NULL), "
+	    "source_hash = ?1, source_id = ?2, has_manual_changes = 0, "
+	    "warning = NULL WHERE id = ?3");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_text(stmt, 1, s->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, sy->src->id);
+	sqlite3_bind_int64(stmt, 3, r->id);
+	if ((rc = step(sy, stmt, "cannot accept a target property")) != 0)
+		return rc;
+	sy->st->accepted++;
+	return 0;
+}
+
+static int
+sync_one(struct syncer *sy, const struct srow *s)
+{
+	struct trow r;
+	const char *current;
+	int rc, manual, changed;
+
+	sy->st->examined++;
+	if ((rc = find_target(sy, s->external_id, &r)) != 0)
+		return rc;
+	current = r.deleted ? "" : r.hash;
+	manual = r.id != 0 && strcmp(current, r.synced_hash) != 0;
+	changed = strcmp(s->hash, r.source_hash) != 0 || s->deleted;
+	if (r.id != 0 && !r.deleted && r.source_id != 0 &&
+	    r.source_id != sy->src->id) {
+		if (s->deleted) {
+			sy->st->unchanged++;
+			return 0;
+		}
+		sm_buf_reset(&sy->msg);
+		sm_buf_addf(&sy->msg, "target property is fed by another "
+		    "source (id %lld)", (long long)r.source_id);
+		return keep_target(sy, &r, s->external_id, "skip",
+		    sy->msg.data);
+	}
+	if (s->deleted) {
+		if (r.id == 0 || r.deleted) {
+			sy->st->unchanged++;
+			return 0;
+		}
+		if (manual && sy->o->accept_manual)
+			return accept_target(sy, &r, s);
+		if (manual && !sy->o->overwrite_manual)
+			return keep_target(sy, &r, s->external_id, "skip",
+			    WARN_GONE);
+		return delete_target(sy, &r, s);
+	}
+	if (r.id == 0 || (r.deleted && !manual))
+		return write_target(sy, &r, s, "create");
+	if (manual) {
+		if (sy->o->overwrite_manual)
+			return write_target(sy, &r, s, r.deleted ? "create" :
+			    "update");
+		if (sy->o->accept_manual)
+			return accept_target(sy, &r, s);
+		return keep_target(sy, &r, s->external_id,
+		    changed ? "conflict" : "skip",
+		    changed ? WARN_CONFLICT : WARN_MANUAL);
+	}
+	if (changed)
+		return write_target(sy, &r, s, "update");
+	sy->st->unchanged++;
+	return 0;
+}
+
+#define SOURCE_ROW "SELECT id, external_id, data, hash, " \
+	"deleted_at IS NOT NULL, seq FROM source_properties "
+
+static void
+srow_fill(sqlite3_stmt *stmt, struct srow *s)
+{
+	s->id = sqlite3_column_int64(stmt, 0);
+	s->external_id = (const char *)sqlite3_column_text(stmt, 1);
+	s->data = (const char *)sqlite3_column_text(stmt, 2);
+	s->len = (size_t)sqlite3_column_bytes(stmt, 2);
+	s->hash = (const char *)sqlite3_column_text(stmt, 3);
+	s->deleted = sqlite3_column_int(stmt, 4);
+	s->seq = sqlite3_column_int64(stmt, 5);
+}
+
+/* Syncs the source property ext, whatever its change number. */
+static int
+sync_id(struct syncer *sy, const char *ext, int only_unseen)
+{
+	sqlite3_stmt *stmt;
+	struct srow s;
+	int rc;
+
+	/* A statement of its own: the caller may be iterating another. */
+	stmt = sm_db_stmt(sy->db, SOURCE_ROW
+	    "WHERE source_id = ? AND external_id = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->src->id);
+	sqlite3_bind_text(stmt, 2, ext, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		srow_fill(stmt, &s);
+		/* Changed sources were synced by the first pass already. */
+		rc = only_unseen && s.seq > sy->source_seq ? 0 :
+		    sync_one(sy, &s);
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(sy->db, rc, "cannot read a source property");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/* The external ids of target rows that changed, or are flagged manual. */
+static int
+target_candidates(struct syncer *sy, char ***ids, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	size_t cap = 0;
+	char **v = NULL;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "SELECT external_id FROM target_properties "
+	    "WHERE target_id = ?1 AND (seq > ?2 OR (?3 AND has_manual_changes))");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
+	sqlite3_bind_int64(stmt, 2, sy->target_seq);
+	sqlite3_bind_int(stmt, 3, sy->o->overwrite_manual ||
+	    sy->o->accept_manual);
+	*n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (*n + 2 > cap)
+			v = sm_xrealloc(v, (cap = cap ? 2 * cap : 16) *
+			    sizeof(*v));
+		v[(*n)++] = sm_xstrdup((const char *)
+		    sqlite3_column_text(stmt, 0));
+	}
+	sqlite3_reset(stmt);
+	if (v == NULL)
+		v = sm_xcalloc(1, sizeof(*v));
+	v[*n] = NULL;
+	*ids = v;
+	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
+	    "cannot read target properties");
+}
+
+static int
+read_state(struct syncer *sy)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "SELECT source_seq, target_seq FROM "
+	    "sync_state WHERE source_id = ? AND target_id = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->src->id);
+	sqlite3_bind_int64(stmt, 2, sy->tgt->id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		sy->source_seq = sqlite3_column_int64(stmt, 0);
+		sy->target_seq = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sm_db_error(sy->db, rc, "cannot read the sync state");
+}
+
+/* Everything up to this run's own writes has been seen by the pair. */
+static int
+write_state(struct syncer *sy)
+{
+	sqlite3_stmt *stmt;
+
+	stmt = sm_db_stmt(sy->db, "INSERT INTO sync_state (source_id, "
+	    "target_id, source_seq, target_seq, last_run_id) "
+	    "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (source_id, target_id) "
+	    "DO UPDATE SET source_seq = ?3, target_seq = ?3, last_run_id = ?4");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->src->id);
+	sqlite3_bind_int64(stmt, 2, sy->tgt->id);
+	sqlite3_bind_int64(stmt, 3, sy->run->next_seq - 1);
+	sqlite3_bind_int64(stmt, 4, sy->run->id);
+	return step(sy, stmt, "cannot write the sync state");
+}
+
+static int
+interrupted(void)
+{
+	return sm_interrupted() ?
+	    sm_error(SM_EINTR, "interrupted: nothing was written") : 0;
+}
+
+static int
+sync_changed(struct syncer *sy)
+{
+	sqlite3_stmt *stmt;
+	struct srow s;
+	char **ids = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	/* Collected before any write: the writes renumber these rows. */
+	if ((rc = target_candidates(sy, &ids, &n)) != 0)
+		goto out;
+	stmt = sm_db_stmt(sy->db, SOURCE_ROW
+	    "WHERE source_id = ? AND seq > ? ORDER BY seq");
+	if (stmt == NULL) {
+		rc = SM_EINTERNAL;
+		goto out;
+	}
+	sqlite3_bind_int64(stmt, 1, sy->src->id);
+	sqlite3_bind_int64(stmt, 2, sy->source_seq);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		srow_fill(stmt, &s);
+		if ((rc = interrupted()) != 0 || (rc = sync_one(sy, &s)) != 0)
+			break;
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0)
+		rc = sm_db_error(sy->db, rc, "cannot read source properties");
+	for (i = 0; rc == 0 && i < n; i++)
+		if ((rc = interrupted()) == 0)
+			rc = sync_id(sy, ids[i], 1);
+out:
+	sm_strv_free(ids);
+	return rc;
+}
+
+void
+sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b)
+{
+	sm_jw_begin(b);
+	sm_jw_int(b, "created", (int64_t)st->created);
+	sm_jw_int(b, "updated", (int64_t)st->updated);
+	sm_jw_int(b, "deleted", (int64_t)st->deleted);
+	sm_jw_int(b, "unchanged", (int64_t)st->unchanged);
+	sm_jw_int(b, "skipped", (int64_t)st->skipped);
+	sm_jw_int(b, "warnings", (int64_t)st->warnings);
+	sm_jw_int(b, "conflicts", (int64_t)st->conflicts);
+	sm_jw_int(b, "accepted", (int64_t)st->accepted);
+	sm_jw_int(b, "examined", (int64_t)st->examined);
+	sm_buf_addc(b, '}');
+}
+
+int
+sm_sync(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *source, const struct sm_endpoint *target,
+    const struct sm_sync_opts *o, struct sm_sync_stats *st,
+    struct sm_run *run)
+{
+	struct syncer sy;
+	size_t i;
+	int rc, began = 0;
+
+	memset(&sy, 0, sizeof(sy));
+	memset(st, 0, sizeof(*st));
+	memset(run, 0, sizeof(*run));
+	if (o->overwrite_manual && o->accept_manual)
+		return sm_error(SM_EUSAGE, "--overwrite-manual and "
+		    "--accept-manual exclude each other");
+	sy.db = db;
+	sy.src = source;
+	sy.tgt = target;
+	sy.o = o;
+	sy.st = st;
+	sy.run = run;
+	sy.ignore = sm_ignore_list(cfg, NULL, &sy.nignore);
+	sm_buf_init(&sy.data);
+	sm_buf_init(&sy.msg);
+	if ((rc = sm_db_begin(db)) != 0)
+		goto out;
+	began = 1;
+	if ((rc = sm_run_begin(db, run, "sync", source, target)) != 0 ||
+	    (rc = read_state(&sy)) != 0)
+		goto out;
+	if (o->ids != NULL) {
+		/* A partial run: the pair's position does not move. */
+		for (i = 0; o->ids[i] != NULL && rc == 0; i++)
+			if ((rc = interrupted()) == 0)
+				rc = sync_id(&sy, o->ids[i], 0);
+	} else if ((rc = sync_changed(&sy)) == 0)
+		rc = write_state(&sy);
+	if (rc != 0)
+		goto out;
+	sm_sync_stats_json(st, &sy.msg);
+	if ((rc = sm_run_finish(run, "success", sy.msg.data, NULL)) != 0)
+		goto out;
+	if (o->dry_run) {
+		if (o->done != NULL)
+			rc = o->done(db, run, o->arg);
+		sm_db_rollback(db);
+		began = 0;
+		goto out;
+	}
+	if ((rc = sm_db_commit(db)) != 0)
+		goto out;
+	began = 0;
+	if (o->done != NULL)
+		rc = o->done(db, run, o->arg);
+out:
+	if (began) {
+		char *msg = sm_xstrdup(sm_errmsg());
+
+		sm_db_rollback(db);
+		if (!o->dry_run && run->kind != NULL && rc != SM_EBUSY)
+			sm_run_log_failure(run, rc == SM_EINTR ?
+			    "interrupted" : "failed", msg);
+		sm_error(rc, "%s", msg);
+		free(msg);
+	}
+	sm_strv_free(sy.ignore);
+	sm_buf_free(&sy.data);
+	sm_buf_free(&sy.msg);
+	return rc;
+}
