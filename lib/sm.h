@@ -666,6 +666,41 @@ int sm_sync(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *source, const struct sm_endpoint *target,
     const struct sm_sync_opts *o, struct sm_sync_stats *st,
     struct sm_run *run);
+/* What sync does with one property: the table at the top of sync.c. */
+enum sm_sync_op {
+	SM_SYNC_NONE,		/* nothing to do */
+	SM_SYNC_CREATE,
+	SM_SYNC_UPDATE,
+	SM_SYNC_DELETE,
+	SM_SYNC_CONFLICT,	/* manual change kept, the source changed too */
+	SM_SYNC_SKIP,		/* manual change kept */
+	SM_SYNC_SKIP_GONE,	/* source deleted it, manual change kept */
+	SM_SYNC_SKIP_OTHER,	/* the row is fed by another source */
+	SM_SYNC_ACCEPT		/* --accept-manual: the manual version stays */
+};
+
+/*
+ * One property as sync sees it.  Hashes are "" when absent: target_hash
+ * for no row, synced_hash when sync never wrote the row (or deleted it),
+ * taken_hash when sync never took a source version.
+ */
+struct sm_sync_case {
+	int source_deleted;
+	const char *source_hash;
+	int64_t source_id;
+	int target_exists, target_deleted;
+	const char *target_hash, *synced_hash, *taken_hash;
+	int64_t target_source_id;	/* 0: unlinked */
+	int overwrite_manual, accept_manual;
+};
+
+/* The decision for c (pure: no I/O). */
+enum sm_sync_op sm_sync_decide(const struct sm_sync_case *c);
+/* "create", "update", "delete", "conflict", "skip", or NULL for NONE/ACCEPT. */
+const char *sm_sync_op_name(enum sm_sync_op op);
+/* The warning of a skip or conflict, else NULL. */
+const char *sm_sync_op_warning(enum sm_sync_op op);
+
 /* The stats as a JSON object (not a line); b is reset. */
 void sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b);
 
@@ -685,6 +720,14 @@ void sm_import_stats_json(const struct sm_import_stats *st, struct sm_buf *b);
 
 /* Applies patch to target; consumes both, returns a new reference. */
 jv sm_merge_patch(jv target, jv patch);
+
+/* snapshot.c */
+
+/* diff.c */
+
+/* cleanup.c */
+
+/* api.c */
 
 /* Splits "a,b,c" into a NULL-terminated list (empty items dropped). */
 char **sm_strv_split(const char *s, size_t *n);

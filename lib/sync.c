@@ -33,6 +33,7 @@
 #define WARN_CONFLICT "source has changes but target has manual modifications"
 #define WARN_MANUAL "target has manual modifications"
 #define WARN_GONE "source deleted it but target has manual modifications"
+#define WARN_OTHER "target property is fed by another source"
 
 struct syncer {
 	struct sm_db *db;
@@ -284,59 +285,103 @@ accept_target(struct syncer *sy, struct trow *r, const struct srow *s)
 	return 0;
 }
 
+enum sm_sync_op
+sm_sync_decide(const struct sm_sync_case *c)
+{
+	const char *current = c->target_exists && !c->target_deleted ?
+	    c->target_hash : "";
+	int manual = c->target_exists && strcmp(current, c->synced_hash) != 0;
+	int changed = strcmp(c->source_hash, c->taken_hash) != 0;
+
+	if (c->target_exists && !c->target_deleted &&
+	    c->target_source_id != 0 && c->target_source_id != c->source_id)
+		return c->source_deleted ? SM_SYNC_NONE : SM_SYNC_SKIP_OTHER;
+	if (c->source_deleted) {
+		if (!c->target_exists || c->target_deleted)
+			return SM_SYNC_NONE;
+		if (manual && c->accept_manual)
+			return SM_SYNC_ACCEPT;
+		if (manual && !c->overwrite_manual)
+			return SM_SYNC_SKIP_GONE;
+		return SM_SYNC_DELETE;
+	}
+	if (!c->target_exists || (c->target_deleted && !manual))
+		return SM_SYNC_CREATE;
+	if (manual) {
+		if (c->overwrite_manual)
+			return c->target_deleted ? SM_SYNC_CREATE :
+			    SM_SYNC_UPDATE;
+		if (c->accept_manual)
+			return SM_SYNC_ACCEPT;
+		return changed ? SM_SYNC_CONFLICT : SM_SYNC_SKIP;
+	}
+	return changed ? SM_SYNC_UPDATE : SM_SYNC_NONE;
+}
+
+const char *
+sm_sync_op_name(enum sm_sync_op op)
+{
+	switch (op) {
+	case SM_SYNC_CREATE: return "create";
+	case SM_SYNC_UPDATE: return "update";
+	case SM_SYNC_DELETE: return "delete";
+	case SM_SYNC_CONFLICT: return "conflict";
+	case SM_SYNC_SKIP:
+	case SM_SYNC_SKIP_GONE:
+	case SM_SYNC_SKIP_OTHER: return "skip";
+	default: return NULL;
+	}
+}
+
+const char *
+sm_sync_op_warning(enum sm_sync_op op)
+{
+	switch (op) {
+	case SM_SYNC_CONFLICT: return WARN_CONFLICT;
+	case SM_SYNC_SKIP: return WARN_MANUAL;
+	case SM_SYNC_SKIP_GONE: return WARN_GONE;
+	case SM_SYNC_SKIP_OTHER: return WARN_OTHER;
+	default: return NULL;
+	}
+}
+
 static int
 sync_one(struct syncer *sy, const struct srow *s)
 {
+	struct sm_sync_case c;
 	struct trow r;
-	const char *current;
-	int rc, manual, changed;
+	enum sm_sync_op op;
+	int rc;
 
 	sy->st->examined++;
 	if ((rc = find_target(sy, s->external_id, &r)) != 0)
 		return rc;
-	current = r.deleted ? "" : r.hash;
-	manual = r.id != 0 && strcmp(current, r.synced_hash) != 0;
-	changed = strcmp(s->hash, r.source_hash) != 0 || s->deleted;
-	if (r.id != 0 && !r.deleted && r.source_id != 0 &&
-	    r.source_id != sy->src->id) {
-		if (s->deleted) {
-			sy->st->unchanged++;
-			return 0;
-		}
-		sm_buf_reset(&sy->msg);
-		sm_buf_addf(&sy->msg, "target property is fed by another "
-		    "source (id %lld)", (long long)r.source_id);
-		return keep_target(sy, &r, s->external_id, "skip",
-		    sy->msg.data);
-	}
-	if (s->deleted) {
-		if (r.id == 0 || r.deleted) {
-			sy->st->unchanged++;
-			return 0;
-		}
-		if (manual && sy->o->accept_manual)
-			return accept_target(sy, &r, s);
-		if (manual && !sy->o->overwrite_manual)
-			return keep_target(sy, &r, s->external_id, "skip",
-			    WARN_GONE);
+	c.source_deleted = s->deleted;
+	c.source_hash = s->hash;
+	c.source_id = sy->src->id;
+	c.target_exists = r.id != 0;
+	c.target_deleted = r.deleted;
+	c.target_hash = r.hash;
+	c.synced_hash = r.synced_hash;
+	c.taken_hash = r.source_hash;
+	c.target_source_id = r.source_id;
+	c.overwrite_manual = sy->o->overwrite_manual;
+	c.accept_manual = sy->o->accept_manual;
+	switch ((op = sm_sync_decide(&c))) {
+	case SM_SYNC_NONE:
+		sy->st->unchanged++;
+		return 0;
+	case SM_SYNC_CREATE:
+	case SM_SYNC_UPDATE:
+		return write_target(sy, &r, s, sm_sync_op_name(op));
+	case SM_SYNC_DELETE:
 		return delete_target(sy, &r, s);
-	}
-	if (r.id == 0 || (r.deleted && !manual))
-		return write_target(sy, &r, s, "create");
-	if (manual) {
-		if (sy->o->overwrite_manual)
-			return write_target(sy, &r, s, r.deleted ? "create" :
-			    "update");
-		if (sy->o->accept_manual)
-			return accept_target(sy, &r, s);
+	case SM_SYNC_ACCEPT:
+		return accept_target(sy, &r, s);
+	default:
 		return keep_target(sy, &r, s->external_id,
-		    changed ? "conflict" : "skip",
-		    changed ? WARN_CONFLICT : WARN_MANUAL);
+		    sm_sync_op_name(op), sm_sync_op_warning(op));
 	}
-	if (changed)
-		return write_target(sy, &r, s, "update");
-	sy->st->unchanged++;
-	return 0;
 }
 
 #define SOURCE_ROW "SELECT id, external_id, data, hash, " \
