@@ -107,3 +107,16 @@ clean:
 	rm -f lib/*.o lib/libsm.a lib/schema.c $(BIN) $(UNIT)
 
 .PHONY: all deps test check units demo install uninstall clean
+
+# make bench: BENCH_N generated listings through the commands and through
+# jq, sqlite-utils and sqlite3 for reference, timed; writes BENCH.md (see
+# t/bench/run.sh for its knobs).  Slow, and not part of make test.
+BENCH_N ?= 1000000
+BENCH_DEB_PACKAGES = sqlite-utils time jq sqlite3 valgrind linux-perf
+
+bench: all
+	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_DEB_PACKAGES)"
+	BENCH_N=$(BENCH_N) CC="$(CC)" BENCH_CFLAGS="$(SM_CFLAGS)" \
+	    BENCH_LIBS="$(LIBS)" sh t/bench/run.sh
+
+.PHONY: bench

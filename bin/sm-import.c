@@ -46,12 +46,15 @@ static void
 usage(FILE *f, int code)
 {
 	fputs("usage: sm-import [-nq] [-c file] [-D dir] [-T slug] -s source "
-	    "[--complete [--allow-mass-delete]]\n"
-	    "                 [--strict] [--rejects file] [--stats] "
-	    "[file ...]\n"
+	    "[--allow-mass-delete]\n"
+	    "                 [--complete] [--rejects file] [--stats] "
+	    "[--strict] [file ...]\n"
 	    "       sm-import [-nq] [-c file] [-D dir] [-T slug] -t target "
-	    "[--merge] [--complete] ... [file ...]\n"
-	    "       sm-import --history [-s source | -t target]\n", f);
+	    "[--allow-mass-delete]\n"
+	    "                 [--complete] [--merge] [--rejects file] "
+	    "[--stats] [--strict] [file ...]\n"
+	    "       sm-import [-c file] [-D dir] [-T slug] --history "
+	    "[-s source | -t target]\n", f);
 	exit(code);
 }
 
@@ -79,10 +82,13 @@ on_reject(const char *file, size_t line, const char *reason, void *arg)
 	struct sm_buf *b = arg;
 
 	clear_progress();
-	if (file != NULL)
-		warnx("%s:%zu: %s", file, line, reason);
-	else
-		warnx("%s", reason);
+	/* With --strict the run stops here, and its error says this. */
+	if (!strictflag) {
+		if (file != NULL)
+			warnx("%s:%zu: %s", file, line, reason);
+		else
+			warnx("%s", reason);
+	}
 	sm_jw_begin(b);
 	sm_jw_str(b, "op", "reject");
 	sm_jw_str(b, endpoint.side == SM_SOURCE ? "source" : "target",
@@ -193,11 +199,16 @@ import(struct sm_db *db, int argc, char **argv)
 	if ((rc = sm_endpoint_get(db, source_ref ? SM_SOURCE : SM_TARGET,
 	    source_ref ? source_ref : target_ref, &endpoint)) != 0)
 		return rc;
-	if (rejects_path != NULL && (rejects = fopen(rejects_path, "w")) == NULL)
-		return sm_error(SM_EIO, "cannot create '%s': %s", rejects_path,
-		    strerror(errno));
 	if ((reject_events = tmpfile()) == NULL)
 		return sm_error(SM_EIO, "cannot create a temporary file");
+	/* EX_CANTCREAT (73): the output file cannot be created. */
+	if (rejects_path != NULL &&
+	    (rejects = fopen(rejects_path, "w")) == NULL) {
+		rc = sm_error(SM_EEXIST, "cannot create '%s': %s",
+		    rejects_path, strerror(errno));
+		fclose(reject_events);
+		return rc;
+	}
 	memset(&o, 0, sizeof(o));
 	sm_buf_init(&spool);
 	o.complete = completeflag;

@@ -16,6 +16,13 @@
  *	live			same		-	no (nothing written)
  *	live			differs		update	yes
  *
+ * A key the input names again (a duplicate: the later record wins, with a
+ * warning) is decided as if only the later record had been there: when
+ * this run wrote the row already, the row is rewritten in place and the
+ * run's one change of it takes the new hash (no second event, no snapshot
+ * of a version that never committed); when the later record puts back
+ * what was stored before the run, that change and its snapshot go.
+ *
  * and, with --complete, for every live row the input did not name:
  *	live, not seen		-		delete	yes
  *
@@ -36,6 +43,7 @@ struct importer {
 	struct sm_buf key, data, msg;
 	const struct sm_rawrec *raw;
 	int raw_rejected;	/* this raw line went to --rejects already */
+	int emit_rc;		/* what record() returned to the map, if not 0 */
 	unsigned char *seen;	/* bitmap of property ids named by the input */
 	size_t nseen;		/* bits */
 };
@@ -46,7 +54,7 @@ struct row {
 	char hash[SM_HASH_HEX];
 	char synced_hash[SM_HASH_HEX];
 	int deleted;
-	int64_t created_at;
+	int64_t seq;
 };
 
 static void
@@ -77,9 +85,17 @@ was_seen(const struct importer *im, int64_t id)
 	    (im->seen[id / 8] & (1u << (id % 8))) != 0;
 }
 
+/*
+ * Counts and reports a rejected record.  reason may be sm_errmsg(): it is
+ * copied before sm_error() reuses that buffer.
+ */
 static int
 reject(struct importer *im, const char *reason)
 {
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s", reason);
+	reason = why;
 	im->st->rejected++;
 	im->o->reject(im->raw->file, im->raw->line, reason, im->o->arg);
 	if (im->o->rejects != NULL && !im->raw_rejected && !im->raw->overlong) {
@@ -102,11 +118,11 @@ find_row(struct importer *im, struct row *r)
 
 	if (im->e->side == SM_SOURCE)
 		stmt = sm_db_stmt(im->db, "SELECT id, hash, deleted_at IS NOT "
-		    "NULL, created_at, NULL FROM source_properties "
+		    "NULL, seq, NULL FROM source_properties "
 		    "WHERE source_id = ? AND external_id = ?");
 	else
 		stmt = sm_db_stmt(im->db, "SELECT id, hash, deleted_at IS NOT "
-		    "NULL, created_at, synced_hash FROM target_properties "
+		    "NULL, seq, synced_hash FROM target_properties "
 		    "WHERE target_id = ? AND external_id = ?");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
@@ -119,7 +135,7 @@ find_row(struct importer *im, struct row *r)
 		snprintf(r->hash, sizeof(r->hash), "%s",
 		    (const char *)sqlite3_column_text(stmt, 1));
 		r->deleted = sqlite3_column_int(stmt, 2);
-		r->created_at = sqlite3_column_int64(stmt, 3);
+		r->seq = sqlite3_column_int64(stmt, 3);
 		s = sqlite3_column_text(stmt, 4);
 		snprintf(r->synced_hash, sizeof(r->synced_hash), "%s",
 		    s != NULL ? (const char *)s : "");
@@ -133,13 +149,15 @@ find_row(struct importer *im, struct row *r)
 	return rc;
 }
 
-/* Writes data and hash of the current record into row r (new when id 0). */
+/*
+ * Writes data and hash of the current record into row r (new when id 0)
+ * under change number seq.
+ */
 static int
-write_row(struct importer *im, struct row *r, const char *hash,
-    int64_t *seqp)
+write_row(struct importer *im, struct row *r, const char *hash, int64_t seq)
 {
 	sqlite3_stmt *stmt;
-	int64_t now = im->run->started_at, seq = im->run->next_seq++;
+	int64_t now = im->run->started_at;
 	int manual, rc;
 
 	manual = r->synced_hash[0] == '\0' || strcmp(hash, r->synced_hash) != 0;
@@ -180,7 +198,6 @@ write_row(struct importer *im, struct row *r, const char *hash,
 		return sm_db_error(im->db, rc, "cannot write a property");
 	if (r->id == 0)
 		r->id = sqlite3_last_insert_rowid(sm_db_handle(im->db));
-	*seqp = seq;
 	return 0;
 }
 
@@ -198,6 +215,25 @@ log_change(struct importer *im, int64_t id, int64_t seq, const char *op,
 	snprintf(p.hash, sizeof(p.hash), "%s", hash != NULL ? hash : "");
 	rc = sm_change_log(im->run, &p, op, prev_hash, NULL);
 	return rc;
+}
+
+/* The name of the member that gave rec its key (as sm_rec_key picks it). */
+static const char *
+key_field(jv rec, const char *id_field)
+{
+	const char *names[2] = { "external_id", "id" };
+	jv v;
+	int i, present;
+
+	for (i = 0; i < 2; i++) {
+		v = jv_object_get(jv_copy(rec), jv_string(names[i]));
+		present = jv_get_kind(v) != JV_KIND_INVALID &&
+		    jv_get_kind(v) != JV_KIND_NULL;
+		jv_free(v);
+		if (present)
+			return names[i];
+	}
+	return id_field;
 }
 
 /* Turns a --merge record into the merged data of its stored row. */
@@ -227,9 +263,75 @@ merge(struct importer *im, jv *rec)
 	}
 	sm_prop_free(&p);
 	/* The field that names the record picks the row; it is not data. */
-	patch = jv_object_delete(*rec, jv_string("external_id"));
-	patch = jv_object_delete(patch, jv_string("id"));
+	patch = jv_object_delete(*rec, jv_string(key_field(*rec,
+	    im->e->id_field)));
 	*rec = sm_merge_patch(old, patch);
+	return 0;
+}
+
+/*
+ * A duplicate key whose row this run wrote already: the later record
+ * replaces that write (see the table above).
+ */
+static int
+rewrite(struct importer *im, struct row *r, const char *hash)
+{
+	sqlite3_stmt *stmt;
+	int rc, undo;
+
+	if (strcmp(r->hash, hash) == 0)
+		return 0;
+	if ((stmt = sm_db_stmt(im->db, "SELECT prev_hash IS NOT NULL AND "
+	    "prev_hash = ?2 FROM changes WHERE seq = ?1")) == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, r->seq);
+	sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	undo = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? sm_error(SM_EINTERNAL, "no change "
+		    "%lld in the log", (long long)r->seq) :
+		    sm_db_error(im->db, rc, "cannot read the change log");
+	if ((rc = write_row(im, r, hash, r->seq)) != 0)
+		return rc;
+	if (!undo) {
+		stmt = sm_db_stmt(im->db, "UPDATE changes SET hash = ?2 "
+		    "WHERE seq = ?1");
+		if (stmt == NULL)
+			return SM_EINTERNAL;
+		sqlite3_bind_int64(stmt, 1, r->seq);
+		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		return rc == SQLITE_DONE ? 0 :
+		    sm_db_error(im->db, rc, "cannot log a change");
+	}
+	/* Back to the version stored before the run: no change after all. */
+	stmt = sm_db_stmt(im->db, "DELETE FROM changes WHERE seq = ?1");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, r->seq);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return sm_db_error(im->db, rc, "cannot log a change");
+	stmt = sm_db_stmt(im->db, im->e->side == SM_SOURCE ?
+	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
+	    "AND source_id = ?3" :
+	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
+	    "AND target_id = ?3");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, im->run->id);
+	sqlite3_bind_int64(stmt, 2, r->id);
+	sqlite3_bind_int64(stmt, 3, im->e->id);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return sm_db_error(im->db, rc, "cannot take a snapshot");
+	im->st->updated--;
+	im->st->unchanged++;
 	return 0;
 }
 
@@ -240,8 +342,8 @@ record(jv rec, void *arg)
 	struct importer *im = arg;
 	char hash[SM_HASH_HEX];
 	struct row r;
-	int64_t seq = 0;
-	int rc, update;
+	int64_t seq;
+	int rc, update, dup;
 
 	im->st->records++;
 	if (sm_rec_key(rec, im->e->id_field, &im->key) != 0) {
@@ -260,23 +362,30 @@ record(jv rec, void *arg)
 	memset(&r, 0, sizeof(r));
 	if ((rc = find_row(im, &r)) < 0)
 		return rc;
-	if (r.id != 0 && was_seen(im, r.id)) {
+	if ((dup = r.id != 0 && was_seen(im, r.id))) {
 		im->st->duplicates++;
 		sm_buf_reset(&im->msg);
 		sm_buf_addf(&im->msg, "%s:%zu: duplicate key '%s': the later "
 		    "record wins", im->raw->file, im->raw->line, im->key.data);
 		im->o->warn(im->msg.data, im->o->arg);
+		if (r.seq >= im->run->first_seq)
+			return rewrite(im, &r, hash);
 	}
 	if (r.id != 0 && !r.deleted && strcmp(r.hash, hash) == 0) {
-		im->st->unchanged++;
+		if (!dup)
+			im->st->unchanged++;
 		mark_seen(im, r.id);
 		return 0;
 	}
+	/* A duplicate not written yet was counted unchanged: now it is not. */
+	if (dup)
+		im->st->unchanged--;
 	update = r.id != 0 && !r.deleted;
 	if (r.id != 0 && (rc = sm_snap_take(im->run, im->e->side, r.id,
 	    "update", NULL, NULL)) != 0)
 		return rc;
-	if ((rc = write_row(im, &r, hash, &seq)) != 0)
+	seq = im->run->next_seq++;
+	if ((rc = write_row(im, &r, hash, seq)) != 0)
 		return rc;
 	mark_seen(im, r.id);
 	if (update)
@@ -285,6 +394,18 @@ record(jv rec, void *arg)
 		im->st->created++;
 	return log_change(im, r.id, seq, update ? "update" : "create", hash,
 	    update ? r.hash : NULL);
+}
+
+/*
+ * record() as the map's callback: its failure (--strict, a database
+ * error) must not be taken for a runtime error of the program.
+ */
+static int
+emit(jv rec, void *arg)
+{
+	struct importer *im = arg;
+
+	return im->emit_rc = record(rec, arg);
 }
 
 /* One raw input record: parse, map, and hand each result to record(). */
@@ -309,8 +430,9 @@ raw_record(struct importer *im, const struct sm_rawrec *raw)
 	}
 	if (im->map == NULL)
 		return record(rec, im);
-	rc = sm_map_run(im->map, rec, record, im);
-	if (rc == SM_EDATA) {
+	im->emit_rc = 0;
+	rc = sm_map_run(im->map, rec, emit, im);
+	if (rc == SM_EDATA && im->emit_rc == 0) {
 		snprintf(reason, sizeof(reason), "map: %s", sm_errmsg());
 		return reject(im, reason);
 	}
@@ -361,6 +483,12 @@ complete(struct importer *im)
 		free(gone);
 		return sm_db_error(im->db, rc, "cannot read properties");
 	}
+	/*
+	 * The ratio is of the properties the source had before this run:
+	 * a scrape whose keys all changed must not pass the guard by
+	 * counting the rows it just created.
+	 */
+	live -= (int64_t)im->st->created;
 	if (ngone > 0 && !im->o->allow_mass_delete &&
 	    (double)ngone > im->cfg->import_max_delete_ratio * (double)live) {
 		free(gone);
@@ -412,6 +540,7 @@ run_input(struct importer *im, char *const *files, size_t nfiles)
 {
 	struct sm_input *in;
 	struct sm_rawrec raw;
+	char reason[512];
 	uint64_t bytes;
 	int64_t total;
 	int rc;
@@ -426,18 +555,26 @@ run_input(struct importer *im, char *const *files, size_t nfiles)
 			break;
 		}
 		if (rc == SM_EDATA) {
-			/* A broken file structure: what it held is rejected. */
-			struct sm_rawrec where = { "", 0, "", 0, 1 };
+			/*
+			 * A broken file structure: the rest of the file is
+			 * rejected.  The message reads "FILE:LINE: reason";
+			 * the event names file and line on their own.
+			 */
+			char why[sizeof(reason)];
+			int n;
 
-			im->raw = &where;
-			im->raw_rejected = 1;
-			im->st->rejected++;
-			im->o->reject(NULL, 0, sm_errmsg(), im->o->arg);
-			if (im->o->strict) {
-				rc = sm_error(SM_EDATA, "%s (--strict: nothing "
-				    "written)", sm_errmsg());
+			n = snprintf(why, sizeof(why), "%s:%zu: ", raw.file,
+			    raw.line);
+			snprintf(reason, sizeof(reason), "%s", sm_errmsg());
+			if (n > 0 && strncmp(reason, why, (size_t)n) == 0)
+				memmove(reason, reason + n,
+				    strlen(reason + n) + 1);
+			raw.text = NULL;
+			raw.len = 0;
+			im->raw = &raw;
+			im->raw_rejected = 1;	/* no raw line to keep */
+			if ((rc = reject(im, reason)) != 0)
 				break;
-			}
 			continue;
 		}
 		if (rc < 0 || (rc = raw_record(im, &raw)) != 0)

@@ -258,13 +258,13 @@ lossy(struct sm_json_err *err, const unsigned char *s,
 struct decimal {
 	char dig[SIG_MAX + 1];
 	int nd;
-	long exp;
+	int64_t exp;
 };
 
 static void
 decimal(const unsigned char *p, const unsigned char *end, struct decimal *d)
 {
-	long intlen = 0, idx = 0, first = -1, last = -1, e = 0;
+	int64_t intlen = 0, idx = 0, first = -1, last = -1, e = 0;
 	int neg = 0, inint = 1;
 
 	d->nd = 0;
@@ -292,8 +292,12 @@ decimal(const unsigned char *p, const unsigned char *end, struct decimal *d)
 		p++;
 		if (p < end && (*p == '-' || *p == '+'))
 			neg = *p++ == '-';
+		/*
+		 * Saturated far beyond any digit count, so that the sign of
+		 * the exponent below stays right.
+		 */
 		for (; p < end && *p >= '0' && *p <= '9'; p++)
-			if (e < 100000)
+			if (e < INT64_C(100000000000000000))
 				e = e * 10 + (*p - '0');
 		if (neg)
 			e = -e;
@@ -331,8 +335,8 @@ exact(const unsigned char *p, size_t n)
 	if (lit.exp > 308 || lit.exp < -324)
 		return 0;
 	/* The literal rebuilt short, "d.ddde-x", for strtod. */
-	snprintf(buf, sizeof(buf), "%c.%.*se%ld", lit.dig[0], lit.nd - 1,
-	    lit.dig + 1, lit.exp);
+	snprintf(buf, sizeof(buf), "%c.%.*se%d", lit.dig[0], lit.nd - 1,
+	    lit.dig + 1, (int)lit.exp);
 	v = strtod(buf, NULL);
 	if (!isfinite(v) || v == 0)
 		return 0;

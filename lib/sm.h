@@ -721,15 +721,267 @@ void sm_import_stats_json(const struct sm_import_stats *st, struct sm_buf *b);
 /* Applies patch to target; consumes both, returns a new reference. */
 jv sm_merge_patch(jv target, jv patch);
 
-/* snapshot.c */
+/* snapshot.c: history, the state at a time, rollback */
+
+/*
+ * Which snapshots sm_snap_list() prints: of one source or target (owner
+ * not 0) or of all, of some external_ids, taken in [since, until).
+ */
+struct sm_snap_query {
+	enum sm_side side;
+	int64_t owner;		/* source or target id; 0: all of them */
+	char *const *ids;	/* external_ids, nids of them; 0: all */
+	size_t nids;
+	int64_t since;		/* taken_at >= since; -1: no bound */
+	int64_t until;		/* taken_at < until; -1: no bound */
+	int with_data;
+};
+
+/*
+ * Prints the snapshots q selects to f, ordered by id, one NDJSON record
+ * each (SPEC §5.5): id, source or target (its name), external_id, hash,
+ * reason, label, taken_at, and data with q->with_data.  hash and data are
+ * null for a snapshot of a property that did not exist.  Returns 0,
+ * SM_EIO, or an error of the store.
+ */
+int sm_snap_list(struct sm_db *db, const struct sm_snap_query *q, FILE *f);
+/*
+ * Prints snapshot id to f as a list record with data, property_id and run
+ * (null when not taken by a run).  Returns 0, SM_ENOENT when there is no
+ * such snapshot, SM_EIO.
+ */
+int sm_snap_show(struct sm_db *db, int64_t id, FILE *f);
+/*
+ * Fills *e (freed by the caller with sm_endpoint_free) with the source or
+ * target snapshot id belongs to.  Returns 0 or SM_ENOENT.
+ */
+int sm_snap_endpoint(struct sm_db *db, int64_t id, struct sm_endpoint *e);
+/*
+ * Prints to f the properties of e as they are now (at < 0: the live rows)
+ * or as they were at time at (the version of each row at that time: rows
+ * created after it, or deleted at or before it, left out), one NDJSON
+ * record each ordered by external_id: id, external_id, data, hash,
+ * updated_at, and for a target synced_hash, source, has_manual_changes,
+ * warning (null for a version older than the row's current one: snapshots
+ * do not keep them).  ids (nids; 0: all) limits the external_ids, manual
+ * (targets) to rows flagged as manual changes now.  Returns 0, SM_EIO, or
+ * an error of the store.
+ */
+int sm_snap_cat(struct sm_db *db, const struct sm_endpoint *e,
+    char *const *ids, size_t nids, int manual, int64_t at, FILE *f);
+/*
+ * Snapshots every live property of e with reason "take" and label (may be
+ * NULL), in one transaction (rolled back when dry_run).  *n gets the
+ * number of snapshots, *taken_at their time.  Returns 0, SM_EBUSY,
+ * SM_EINTR, SM_EIO.
+ */
+int sm_snap_take_all(struct sm_db *db, const struct sm_endpoint *e,
+    const char *label, int dry_run, int64_t *n, int64_t *taken_at);
+
+struct sm_restore_stats {
+	uint64_t restored;	/* rows given back an older version */
+	uint64_t deleted;	/* rows tombstoned: absent in that version */
+	uint64_t unchanged;	/* live rows that held that version already */
+};
+
+struct sm_restore_opts {
+	int64_t snapshot;	/* restore this snapshot's version, or 0 */
+	int64_t at;		/* else: the state at this time */
+	char *const *ids;	/* with at: only these external_ids */
+	size_t nids;
+	int dry_run;		/* roll back at the end */
+	/* As in sm_import_opts: after commit, or before a dry run's rollback. */
+	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
+	void *arg;
+};
+
+/*
+ * Restores properties of e (SPEC §5.5) in one transaction with a run of
+ * kind "restore" logged: one property to the version of snapshot
+ * o->snapshot (which must be of e), or every property to its version at
+ * o->at (what sm_snap_cat prints for that time).  A row that holds the
+ * version already is left alone; any other is snapshotted first (reason
+ * "restore", so that the restore can be undone), gets the version (or
+ * becomes a tombstone when the version is an absence; a row that no longer
+ * exists is created again) and a new change number, and its change is
+ * logged as "restore" or "delete".  A target row is also marked as a
+ * manual change with the warning "restored from snapshot N".  Returns 0,
+ * SM_ENOENT (no such snapshot, or not of e), SM_EINTR, SM_EBUSY, SM_EIO;
+ * on failure nothing is written and the run is logged as failed or
+ * interrupted (not in a dry run).
+ */
+int sm_snap_restore(struct sm_db *db, const struct sm_endpoint *e,
+    const struct sm_restore_opts *o, struct sm_restore_stats *st,
+    struct sm_run *run);
+/* The stats as the JSON object of the run's row; b is reset. */
+void sm_restore_stats_json(const struct sm_restore_stats *st,
+    struct sm_buf *b);
 
 /* diff.c */
 
+/*
+ * Appends to out a JSON array of the RFC 6902 operations that turn old
+ * into new: objects compared key by key in byte order, arrays element by
+ * element by index (then "add" at the end, or "remove" from the highest
+ * index down), anything else "replace"d.  Each operation is {"op","path",
+ * "from","value"}: path a JSON Pointer (RFC 6901), from the old value of
+ * a "replace" or "remove", value the new one of an "add" or "replace",
+ * both in canonical form.  An invalid old or new is an absent document:
+ * the whole is one add (path "") or remove.  Does not consume old or new.
+ * Returns the number of operations (0: equal), or SM_EDATA when a value
+ * has no canonical form.
+ */
+int sm_diff_json(jv old, jv new, struct sm_buf *out);
+
+struct sm_diff_opts {
+	char **ids;		/* NULL-terminated external ids, or NULL: all */
+	int overwrite_manual;	/* source vs target: as sm-sync's options */
+	int accept_manual;
+	FILE *out;		/* the NDJSON records */
+	/* sm_diff_input: a rejected record (file NULL: a broken file). */
+	void (*reject)(const char *file, size_t line, const char *reason,
+	    void *arg);
+	/* A warning: a duplicate key, a version lost to cleanup. */
+	void (*warn)(const char *msg, void *arg);
+	void *arg;
+};
+
+struct sm_diff_stats {
+	uint64_t examined;	/* properties or records looked at */
+	uint64_t differ;	/* records printed */
+	uint64_t rejected;	/* input records refused */
+};
+
+/*
+ * The four modes of sm-diff (SPEC §5.4).  Each prints to o->out one
+ * record per property that differs, {"external_id","op","warning"
+ * (only for skip and conflict),"changes"}, ordered by external_id, and
+ * never writes to the tenant: it reads in one read transaction.  All return 0 (st->differ says whether anything
+ * differed), SM_EIO (o->out), SM_EBUSY, SM_EINTERNAL; and as below.
+ *
+ * sm_diff_sync: what sm_sync() would do (decided by sm_sync_decide) for
+ * every source property, not only the changed ones; changes turn the
+ * target's current data into the source's.  SM_EUSAGE for both manual
+ * options.
+ * sm_diff_input: what importing files into e (a source, or the observed
+ * state of a target) would change, decided as sm_import() decides; bad
+ * records go to o->reject and are counted in st->rejected.  A key named
+ * twice is decided as if only the later record were there; the records
+ * are printed, in the order the keys first came, once the input has been
+ * read (its keys and changes are held in memory till then).  SM_ENOENT
+ * for a file that cannot be opened, SM_ECONFIG for a map that does not
+ * compile.
+ * sm_diff_since: each property of e whose version at since (ms) differs
+ * from its current one, from the snapshots.
+ * sm_diff_snapshots: snapshot id1 against its property now (id2 0) or
+ * against snapshot id2.  SM_ENOENT for a missing snapshot, SM_EUSAGE when
+ * the two are not of the same property.
+ */
+int sm_diff_sync(struct sm_db *db, const struct sm_endpoint *source,
+    const struct sm_endpoint *target, const struct sm_diff_opts *o,
+    struct sm_diff_stats *st);
+int sm_diff_input(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, char *const *files, size_t nfiles,
+    const struct sm_diff_opts *o, struct sm_diff_stats *st);
+int sm_diff_since(struct sm_db *db, const struct sm_endpoint *e,
+    int64_t since, const struct sm_diff_opts *o, struct sm_diff_stats *st);
+int sm_diff_snapshots(struct sm_db *db, int64_t id1, int64_t id2,
+    const struct sm_diff_opts *o, struct sm_diff_stats *st);
+
 /* cleanup.c */
+
+/* What sm_cleanup() removes (SPEC §5.6). */
+struct sm_cleanup_opts {
+	int days;		/* snapshots, tombstones older than this go */
+	int keep;		/* newest snapshots always kept per property */
+	int runs_days;		/* run log and change log older than this go */
+	int dry_run;		/* count, then roll back */
+};
+
+struct sm_cleanup_stats {
+	uint64_t snapshots, tombstones, runs;
+	uint64_t changes;	/* change log rows */
+};
+
+/*
+ * Deletes, in one transaction, what is past retention (see the table in
+ * cleanup.c): snapshots older than days except the newest keep of each
+ * property, tombstones older than days that no sync still needs (with
+ * their snapshots), runs and change log rows older than runs_days.
+ * "Now" is sm_now().  Fills *st; with dry_run rolls back, so *st tells
+ * what would go.  Returns 0, SM_EUSAGE, SM_EBUSY, SM_EINTR, SM_EIO.
+ */
+int sm_cleanup(struct sm_db *db, const struct sm_cleanup_opts *o,
+    struct sm_cleanup_stats *st);
+/* VACUUM and truncate the WAL, outside a transaction; 0 or an SM_E* code. */
+int sm_cleanup_vacuum(struct sm_db *db);
+/* {"tenant":…,"snapshots_deleted":…,…} as one NDJSON line; b is reset. */
+void sm_cleanup_stats_json(const char *slug,
+    const struct sm_cleanup_stats *st, struct sm_buf *b);
 
 /* api.c */
 
 /* Splits "a,b,c" into a NULL-terminated list (empty items dropped). */
 char **sm_strv_split(const char *s, size_t *n);
+
+/*
+ * The REST API of sm-serve (SPEC §5.7), free of any HTTP library.  The
+ * server hands each request over in three steps, sm_api_begin (request
+ * line and headers), sm_api_feed (each piece of the body, as it comes)
+ * and sm_api_finish (the body is complete: the work is done), and after
+ * any step at which sm_api_response() is no longer NULL it sends that
+ * response and stops calling the other steps.  One struct sm_api serves
+ * every thread; a request is used by one thread at a time.
+ */
+struct sm_api;
+struct sm_api_req;
+
+enum { SM_API_HEADER, SM_API_QUERY };	/* kinds of sm_api_begin's get */
+
+/* What the server sends back; owned by the request. */
+struct sm_api_resp {
+	int status;		/* HTTP status */
+	const char *type;	/* Content-Type */
+	char *allow;		/* Allow of a 405, or NULL */
+	int retry_after;	/* seconds, of a 503; 0: none */
+	char *link;		/* Link to the next page of a list, or NULL */
+	char *location;		/* Location of what a 201 created, or NULL */
+	char *detail;		/* the cause of a 500, for the log only */
+	struct sm_buf body;	/* the body, when fd < 0 */
+	int fd;			/* else the body is this file from offset 0; */
+	uint64_t size;		/* the server may take it (then sets fd -1) */
+};
+
+/*
+ * Makes the API of cfg (which must outlive it), reading the admin key
+ * from serve.admin_key_file when set.  Returns 0, or SM_ECONFIG (the key
+ * file is unreadable or empty) with *api NULL.
+ */
+int sm_api_new(struct sm_api **api, const struct sm_config *cfg);
+void sm_api_free(struct sm_api *api);
+/*
+ * Starts a request for method and path (decoded, without the query);
+ * get(arg, SM_API_HEADER or SM_API_QUERY, name) returns a header or query
+ * argument, or NULL, and is called during each step.  Routing, the key
+ * and a Content-Length over the limit are checked here.  Never NULL.
+ */
+struct sm_api_req *sm_api_begin(struct sm_api *api, const char *method,
+    const char *path, const char *(*get)(void *, int, const char *),
+    void *arg);
+/* Takes n bytes of the body; 1 when a response is ready (stop), else 0. */
+int sm_api_feed(struct sm_api_req *req, const char *data, size_t n);
+/* Does the work of a request whose body is complete. */
+void sm_api_finish(struct sm_api_req *req);
+/* The response once decided, else NULL. */
+struct sm_api_resp *sm_api_response(struct sm_api_req *req);
+/* The tenant the key of the request named, or NULL (for the log). */
+const char *sm_api_tenant(const struct sm_api_req *req);
+/* Frees the request, its response and its temporary files. */
+void sm_api_end(struct sm_api_req *req);
+/* Prints "METHOD PATH" of every route, one a line; 0 or SM_EIO. */
+int sm_api_routes(FILE *f);
+/* apidoc.c: the OpenAPI document (with ' for ") and the /docs page. */
+extern const char sm_api_openapi_text[];
+extern const char sm_api_docs_html[];
 
 #endif

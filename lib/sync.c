@@ -12,10 +12,13 @@
  * same external_id (SPEC §5.3).  "manual" means R's current hash (none
  * for a tombstone) differs from synced_hash, the hash of what sync last
  * wrote or accepted (none after sync deleted it); "changed" means S.hash
- * differs from R.source_hash, the source hash sync last took.
+ * differs from R.source_hash, the source hash sync last took or accepted
+ * (none when what it took was the source's deletion).
  *
  *	S	R				op		write
- *	live	none, or tombstone !manual	create		R = S
+ *	live	none				create		R = S
+ *	live	tombstone, !manual, changed	create		R = S
+ *	live	tombstone, !manual, !changed	-		-
  *	live	fed by another source		skip		flag only
  *	live	manual, changed			conflict	flag only
  *	live	manual, !changed		skip		flag only
@@ -168,8 +171,7 @@ write_target(struct syncer *sy, struct trow *r, const struct srow *s,
 	if ((rc = target_hash(sy, s, hash)) != 0)
 		return rc;
 	if (!insert && (rc = sm_snap_take(sy->run, SM_TARGET, r->id,
-	    r->deleted ? "update" : op[0] == 'c' ? "update" : "update", NULL,
-	    NULL)) != 0)
+	    "update", NULL, NULL)) != 0)
 		return rc;
 	seq = sy->run->next_seq++;
 	stmt = sm_db_stmt(sy->db, insert ?
@@ -216,16 +218,16 @@ delete_target(struct syncer *sy, struct trow *r, const struct srow *s)
 	    NULL)) != 0)
 		return rc;
 	seq = sy->run->next_seq++;
+	/* What sync took is the deletion: a source that comes back changed. */
 	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
 	    "deleted_at = ?1, updated_at = ?1, synced_hash = NULL, "
-	    "source_hash = ?2, seq = ?3, has_manual_changes = 0, "
-	    "warning = NULL WHERE id = ?4");
+	    "source_hash = NULL, seq = ?2, has_manual_changes = 0, "
+	    "warning = NULL WHERE id = ?3");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, sy->run->started_at);
-	sqlite3_bind_text(stmt, 2, s->hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, seq);
-	sqlite3_bind_int64(stmt, 4, r->id);
+	sqlite3_bind_int64(stmt, 2, seq);
+	sqlite3_bind_int64(stmt, 3, r->id);
 	if ((rc = step(sy, stmt, "cannot delete a target property")) != 0)
 		return rc;
 	sy->st->deleted++;
@@ -276,7 +278,8 @@ accept_target(struct syncer *sy, struct trow *r, const struct srow *s)
 	    "warning = NULL WHERE id = ?3");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
-	sqlite3_bind_text(stmt, 1, s->hash, -1, SQLITE_STATIC);
+	if (!s->deleted)
+		sqlite3_bind_text(stmt, 1, s->hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, sy->src->id);
 	sqlite3_bind_int64(stmt, 3, r->id);
 	if ((rc = step(sy, stmt, "cannot accept a target property")) != 0)
@@ -305,7 +308,8 @@ sm_sync_decide(const struct sm_sync_case *c)
 			return SM_SYNC_SKIP_GONE;
 		return SM_SYNC_DELETE;
 	}
-	if (!c->target_exists || (c->target_deleted && !manual))
+	/* A tombstone sync left or accepted waits for a source change. */
+	if (!c->target_exists || (c->target_deleted && !manual && changed))
 		return SM_SYNC_CREATE;
 	if (manual) {
 		if (c->overwrite_manual)
@@ -437,8 +441,11 @@ target_candidates(struct syncer *sy, char ***ids, size_t *n)
 	char **v = NULL;
 	int rc;
 
+	/* Two indexed searches: "seq > ?2 OR ..." would scan the target. */
 	stmt = sm_db_stmt(sy->db, "SELECT external_id FROM target_properties "
-	    "WHERE target_id = ?1 AND (seq > ?2 OR (?3 AND has_manual_changes))");
+	    "WHERE target_id = ?1 AND seq > ?2 UNION "
+	    "SELECT external_id FROM target_properties "
+	    "WHERE ?3 AND target_id = ?1 AND has_manual_changes");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, sy->tgt->id);

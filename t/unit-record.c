@@ -146,15 +146,17 @@ test_canonical_form(void)
 		const char *in, *want;
 	} cases[] = {
 		{ "{\"z\":1,\"a\":2,\"m\":{\"y\":null,\"b\":true,\"a\":false}}",
-		  "{\"a\":2,\"m\":{\"a\":false,\"b\":true,\"y\":null},\"z\":1}" },
+		  "{\"a\":2,\"m\":{\"a\":false,\"b\":true,\"y\":null},"
+		  "\"z\":1}" },
 		{ " [ 1 , [ ] , { } , [ { } ] ]\n", "[1,[],{},[{}]]" },
-		/* keys as raw UTF-8 bytes: "" < "B" < "a" < "ab" < "b" < "é" */
+		/* keys by raw bytes: "" < "B" < "a" < "ab" < "b" < "é" */
 		{ "{\"b\":1,\"B\":2,\"a\":3,\"ab\":4,\"\\u00e9\":5,\"e\":6,"
 		  "\"\":7}",
 		  "{\"\":7,\"B\":2,\"a\":3,\"ab\":4,\"b\":1,\"e\":6,"
 		  "\"\xc3\xa9\":5}" },
 		{ "{\"\\ud83d\\ude00\":1,\"\\uffff\":2,\"\\u00ff\":3}",
-		  "{\"\xc3\xbf\":3,\"\xef\xbf\xbf\":2,\"\xf0\x9f\x98\x80\":1}" },
+		  "{\"\xc3\xbf\":3,\"\xef\xbf\xbf\":2,"
+		  "\"\xf0\x9f\x98\x80\":1}" },
 		{ "\"\\u00e9\\u20ac\\ud83d\\ude00 \xc3\xa9\"",
 		  "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xc3\xa9\"" },
 		{ "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0001\\u001F\\u007f\"",
@@ -367,6 +369,20 @@ test_ignore(void)
 		    "40 ignored members");
 		jv_free(v);
 	}
+
+	/* A long record: the streaming hash over several blocks. */
+	sm_buf_reset(&form);
+	sm_buf_adds(&form, "{\"seen\":1,\"text\":\"");
+	for (i = 0; i < 5000; i++)
+		sm_buf_addc(&form, 'a' + i % 26);
+	sm_buf_adds(&form, "\",\"z\":2}");
+	v = parse(form.data);
+	sm_buf_reset(&form);
+	ok(sm_rec_digest(v, ign, 2, &data, h) == 0 &&
+	    sm_canon(v, ign, 2, &form) == 0, "a 5 kB record");
+	sm_hash_hex(form.data, form.len, base);
+	is_str(h, base, "a 5 kB record: digest = hash of sm_canon");
+	jv_free(v);
 	sm_buf_free(&form);
 	sm_buf_free(&data);
 
@@ -556,6 +572,20 @@ test_rejects(void)
 	    sizeof(err.reason) - 1 && strstr(err.reason, "...") != NULL &&
 	    strstr(err.reason, "quote it as a string") != NULL,
 	    "an absurdly long literal is cut short in the message");
+	sm_buf_reset(&b);
+	sm_buf_adds(&b, "0.");
+	for (i = 0; i < 300; i++)
+		sm_buf_addc(&b, '0');
+	sm_buf_adds(&b, "1e300");
+	ok(sm_json_check(b.data, b.len, &err) == 0, "0.(300 zeros)1e300 is "
+	    "0.1: accepted");
+	sm_buf_reset(&b);
+	sm_buf_adds(&b, "0.");
+	for (i = 0; i < 99999; i++)
+		sm_buf_addc(&b, '0');
+	sm_buf_adds(&b, "1e1000000");
+	rejects(b.data, b.len, "number 0.000", "0.(99999 zeros)1e1000000 "
+	    "overflows");
 	for (i = 0; i < NELEM(exact); i++)
 		ok(accepts(exact[i]), "exact number %s accepted", exact[i]);
 
@@ -699,6 +729,46 @@ test_canon_errors(void)
 	sm_buf_free(&b);
 }
 
+/* Strings print exactly as sm_buf_add_jstr() escapes them. */
+static void
+test_strings(void)
+{
+	static const char alphabet[] = "ab \"\\/\x01\x1f\t\n\x7f\xc3\xa9";
+	struct sm_buf got, want;
+	char s[64];
+	int i, n, k, bad = 0;
+	jv v;
+
+	sm_buf_init(&got);
+	sm_buf_init(&want);
+	srand(2);
+	for (i = 0; i < 20000; i++) {
+		n = rand() % 40;
+		for (k = 0; k < n; k++) {
+			s[k] = rand() % 8 ? 'a' + rand() % 26 :
+			    alphabet[rand() % (sizeof(alphabet) - 1)];
+			/* keep UTF-8 valid: é only as a whole */
+			if ((unsigned char)s[k] >= 0x80)
+				s[k] = 'z';
+		}
+		if (n > 2 && rand() % 4 == 0)
+			memcpy(s + rand() % (n - 1), "\xc3\xa9", 2);
+		v = jv_string_sized(s, n);
+		sm_buf_reset(&got);
+		sm_buf_reset(&want);
+		sm_buf_add_jstr(&want, s, (size_t)n);
+		if (sm_canon(v, NULL, 0, &got) != 0 ||
+		    got.len != want.len || memcmp(got.data, want.data,
+		    got.len) != 0)
+			bad++;
+		jv_free(v);
+	}
+	ok(bad == 0, "strings print as sm_buf_add_jstr escapes them (20000 "
+	    "random strings)");
+	sm_buf_free(&got);
+	sm_buf_free(&want);
+}
+
 /* The shortest %.{p}g that reads back, straight from the definition. */
 static void
 num_ref(double d, char *out)
@@ -768,6 +838,7 @@ main(void)
 	test_rejects();
 	test_canon_errors();
 	test_num_format();
+	test_strings();
 	sm_buf_free(&out);
 	tap_no_plan_done();
 	return tap_exit();

@@ -1,0 +1,295 @@
+/* See LICENSE file for copyright and license details. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sm.h"
+
+static int overwriteflag, acceptflag, rejected_any;
+static const char *source_ref, *target_ref, *since_arg;
+static int64_t snaps[2], since;
+static int nsnaps;
+static char **ids;
+static size_t nids;
+static struct sm_cli cli;
+
+enum { OPT_ACCEPT = 256, OPT_ID, OPT_OVERWRITE, OPT_SINCE, OPT_SNAPSHOT };
+
+static const struct option longopts[] = {
+	{ "accept-manual",    no_argument,       NULL, OPT_ACCEPT },
+	{ "config-file",      required_argument, NULL, 'c' },
+	{ "data-dir",         required_argument, NULL, 'D' },
+	{ "help",             no_argument,       NULL, 'h' },
+	{ "id",               required_argument, NULL, OPT_ID },
+	{ "overwrite-manual", no_argument,       NULL, OPT_OVERWRITE },
+	{ "quiet",            no_argument,       NULL, 'q' },
+	{ "since",            required_argument, NULL, OPT_SINCE },
+	{ "snapshot",         required_argument, NULL, OPT_SNAPSHOT },
+	{ "source",           required_argument, NULL, 's' },
+	{ "target",           required_argument, NULL, 't' },
+	{ "tenant",           required_argument, NULL, 'T' },
+	{ "version",          no_argument,       NULL, 'V' },
+	{ NULL,               0,                 NULL, 0 }
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fputs("usage: sm-diff [-q] [-c file] [-D dir] [-T slug] "
+	    "[--id external-id]\n"
+	    "               [--overwrite-manual | --accept-manual] "
+	    "source target\n"
+	    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
+	    "[--id external-id]\n"
+	    "               -s source | -t target [file ...]\n"
+	    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
+	    "[--id external-id]\n"
+	    "               -s source | -t target --since time\n"
+	    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
+	    "--snapshot id [--snapshot id]\n", f);
+	exit(code);
+}
+
+static void
+on_reject(const char *file, size_t line, const char *reason, void *arg)
+{
+	(void)arg;
+	if (file != NULL)
+		warnx("%s:%zu: %s", file, line, reason);
+	else
+		warnx("%s", reason);
+}
+
+static void
+on_warn(const char *msg, void *arg)
+{
+	(void)arg;
+	warnx("%s", msg);
+}
+
+static int64_t
+snapshot_id(const char *s)
+{
+	char *end;
+	long long n;
+
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || n <= 0) {
+		warnx("invalid --snapshot value '%s': expected a snapshot id",
+		    s);
+		usage(stderr, 64);
+	}
+	return n;
+}
+
+/* The one-line summary of SPEC §4 on stderr. */
+static void
+summary(const char *what, const struct sm_diff_stats *st)
+{
+	if (cli.quiet)
+		return;
+	fprintf(stderr, "sm-diff: %s: %llu of %llu differ", what,
+	    (unsigned long long)st->differ,
+	    (unsigned long long)st->examined);
+	if (st->rejected > 0)
+		fprintf(stderr, ", %llu rejected",
+		    (unsigned long long)st->rejected);
+	fputc('\n', stderr);
+}
+
+/* Looks up the source and target of -s, -t or the two operands. */
+static int
+endpoints(struct sm_db *db, int *argc, char **argv, struct sm_endpoint *s,
+    struct sm_endpoint *t)
+{
+	int rc;
+
+	if (*argc == 2 && source_ref == NULL && target_ref == NULL) {
+		source_ref = argv[0];
+		target_ref = argv[1];
+		*argc = 0;
+	}
+	if (source_ref != NULL &&
+	    (rc = sm_endpoint_get(db, SM_SOURCE, source_ref, s)) != 0)
+		return rc;
+	if (target_ref != NULL &&
+	    (rc = sm_endpoint_get(db, SM_TARGET, target_ref, t)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Runs the mode the options chose; what gets the summary's subject. */
+static int
+run(struct sm_db *db, int argc, char **argv, const struct sm_diff_opts *o,
+    struct sm_diff_stats *st, struct sm_buf *what)
+{
+	struct sm_endpoint s, t;
+	int rc;
+
+	if (nsnaps > 0) {
+		sm_buf_addf(what, "snapshot %lld -> ", (long long)snaps[0]);
+		if (nsnaps == 2)
+			sm_buf_addf(what, "%lld", (long long)snaps[1]);
+		else
+			sm_buf_adds(what, "now");
+		return sm_diff_snapshots(db, snaps[0], snaps[1], o, st);
+	}
+	memset(&s, 0, sizeof(s));
+	memset(&t, 0, sizeof(t));
+	if ((rc = endpoints(db, &argc, argv, &s, &t)) != 0)
+		goto out;
+	if (source_ref != NULL && target_ref != NULL) {
+		sm_buf_addf(what, "%s -> %s", s.name, t.name);
+		rc = sm_diff_sync(db, &s, &t, o, st);
+	} else if (since_arg != NULL) {
+		sm_buf_addf(what, "%s since %s", source_ref ? s.name : t.name,
+		    since_arg);
+		rc = sm_diff_since(db, source_ref ? &s : &t, since, o, st);
+	} else {
+		sm_buf_adds(what, source_ref ? s.name : t.name);
+		rc = sm_diff_input(db, &cli.cfg, source_ref ? &s : &t, argv,
+		    (size_t)argc, o, st);
+		rejected_any = st->rejected > 0;
+	}
+out:
+	sm_endpoint_free(&s);
+	sm_endpoint_free(&t);
+	return rc;
+}
+
+static int
+diff(struct sm_db *db, int argc, char **argv, struct sm_diff_stats *st)
+{
+	struct sm_diff_opts o;
+	struct sm_buf what;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.ids = ids;
+	o.overwrite_manual = overwriteflag;
+	o.accept_manual = acceptflag;
+	o.out = stdout;
+	o.reject = on_reject;
+	o.warn = on_warn;
+	sm_buf_init(&what);
+	if ((rc = run(db, argc, argv, &o, st, &what)) == 0)
+		summary(what.data, st);
+	sm_buf_free(&what);
+	return rc;
+}
+
+/* The operands and options of one of the four forms, or usage. */
+static void
+check_form(int argc)
+{
+	int side = (source_ref != NULL) + (target_ref != NULL);
+
+	if (overwriteflag && acceptflag) {
+		warnx("--overwrite-manual and --accept-manual exclude each "
+		    "other");
+		usage(stderr, 64);
+	}
+	if (nsnaps > 0) {
+		if (side > 0 || since_arg != NULL || nids > 0 || argc > 0 ||
+		    overwriteflag || acceptflag) {
+			warnx("--snapshot takes no other operand or option");
+			usage(stderr, 64);
+		}
+		return;
+	}
+	if ((overwriteflag || acceptflag) && !(side == 2 ||
+	    (side == 0 && argc == 2))) {
+		warnx("--overwrite-manual and --accept-manual apply to a "
+		    "source against a target");
+		usage(stderr, 64);
+	}
+	if (since_arg != NULL) {
+		if (side != 1 || argc > 0) {
+			warnx("--since takes -s source or -t target and no "
+			    "operand");
+			usage(stderr, 64);
+		}
+		return;
+	}
+	if (side == 0 && argc != 2)
+		usage(stderr, 64);
+	if (side == 2 && argc > 0)
+		usage(stderr, 64);
+	if (side == 1 && argc == 0 && isatty(STDIN_FILENO))
+		usage(stderr, 64);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sm_diff_stats st;
+	struct sm_db *db;
+	int c, rc;
+
+	ids = sm_xcalloc(1, sizeof(*ids));
+	while ((c = getopt_long(argc, argv, "c:D:hqs:t:T:V", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c': cli.config_file = optarg; break;
+		case 'D': cli.data_dir = optarg; break;
+		case 'h': usage(stdout, 0); break;
+		case 'q': cli.quiet = 1; break;
+		case 's': source_ref = optarg; break;
+		case 't': target_ref = optarg; break;
+		case 'T': cli.tenant = optarg; break;
+		case 'V': puts("sm-diff " SM_VERSION); return 0;
+		case OPT_ACCEPT: acceptflag = 1; break;
+		case OPT_ID:
+			ids = sm_xrealloc(ids, (nids + 2) * sizeof(*ids));
+			ids[nids++] = sm_xstrdup(optarg);
+			ids[nids] = NULL;
+			break;
+		case OPT_OVERWRITE: overwriteflag = 1; break;
+		case OPT_SINCE: since_arg = optarg; break;
+		case OPT_SNAPSHOT:
+			if (nsnaps == 2) {
+				warnx("at most two --snapshot options");
+				usage(stderr, 64);
+			}
+			snaps[nsnaps++] = snapshot_id(optarg);
+			break;
+		default: usage(stderr, 64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	check_form(argc);
+	if (since_arg != NULL && sm_time_parse(since_arg, sm_now(),
+	    &since) != 0) {
+		warnx("%s", sm_errmsg());
+		usage(stderr, 64);
+	}
+	memset(&st, 0, sizeof(st));
+	if ((rc = sm_cli_config(&cli)) != 0 ||
+	    (rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
+		warnx("%s", sm_errmsg());
+		if (rc == SM_EUSAGE)
+			usage(stderr, 64);
+		return sm_exitcode(rc);
+	}
+	rc = diff(db, argc, argv, &st);
+	if (rc != 0)
+		warnx("%s", sm_errmsg());
+	else if (rejected_any)
+		rc = SM_EDATA;
+	sm_db_close(db);
+	sm_strv_free(ids);
+	sm_cli_free(&cli);
+	if (sm_stdout_close() != 0) {
+		warnx("%s", sm_errmsg());
+		return 74;
+	}
+	if (rc == 0)
+		return st.differ > 0;
+	return sm_exitcode(rc);
+}

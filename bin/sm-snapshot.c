@@ -1,0 +1,342 @@
+/* See LICENSE file for copyright and license details. */
+#include <err.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sm.h"
+
+static int dataflag, manualflag, nflag;
+static const char *source_ref, *target_ref, *at_opt, *since_opt, *until_opt;
+static const char *label_opt;
+static char **ids;
+static size_t nids;
+static int64_t at = -1, since = -1, until = -1;
+static struct sm_cli cli;
+static struct sm_endpoint endpoint;
+
+enum { OPT_AT = 256, OPT_DATA, OPT_ID, OPT_LABEL, OPT_MANUAL, OPT_SINCE,
+    OPT_UNTIL };
+
+static const struct option longopts[] = {
+	{ "at",          required_argument, NULL, OPT_AT },
+	{ "config-file", required_argument, NULL, 'c' },
+	{ "data",        no_argument,       NULL, OPT_DATA },
+	{ "data-dir",    required_argument, NULL, 'D' },
+	{ "dry-run",     no_argument,       NULL, 'n' },
+	{ "help",        no_argument,       NULL, 'h' },
+	{ "id",          required_argument, NULL, OPT_ID },
+	{ "label",       required_argument, NULL, OPT_LABEL },
+	{ "manual",      no_argument,       NULL, OPT_MANUAL },
+	{ "quiet",       no_argument,       NULL, 'q' },
+	{ "since",       required_argument, NULL, OPT_SINCE },
+	{ "source",      required_argument, NULL, 's' },
+	{ "target",      required_argument, NULL, 't' },
+	{ "tenant",      required_argument, NULL, 'T' },
+	{ "until",       required_argument, NULL, OPT_UNTIL },
+	{ "version",     no_argument,       NULL, 'V' },
+	{ NULL,          0,                 NULL, 0 }
+};
+
+/* The options that select or filter, and the verbs they apply to. */
+enum { O_SIDE = 1, O_AT = 2, O_DATA = 4, O_ID = 8, O_LABEL = 16,
+    O_MANUAL = 32, O_SINCE = 64, O_UNTIL = 128 };
+static const char *const optnames[] = { "-s/-t", "--at", "--data", "--id",
+    "--label", "--manual", "--since", "--until" };
+static int given;
+
+static void
+usage(FILE *f, int code)
+{
+	fputs("usage: sm-snapshot [-nq] [-c file] [-D dir] [-T slug] verb ...\n"
+	    "       sm-snapshot cat -s source | -t target [--manual] "
+	    "[--at time] [--id ext]\n"
+	    "       sm-snapshot list [-s source | -t target] [--data] "
+	    "[--id ext] [--since time]\n"
+	    "                        [--until time]\n"
+	    "       sm-snapshot show id\n"
+	    "       sm-snapshot restore [-n] id\n"
+	    "       sm-snapshot restore [-n] -s source | -t target --at time "
+	    "[--id ext]\n"
+	    "       sm-snapshot take -s source | -t target [--label label]\n",
+	    f);
+	exit(code);
+}
+
+static void
+fail(int rc)
+{
+	warnx("%s", sm_errmsg());
+	if (rc == SM_EUSAGE)
+		usage(stderr, 64);
+	exit(sm_exitcode(rc));
+}
+
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A time option, or -1 when not given. */
+static int64_t
+time_opt(const char *name, const char *s)
+{
+	int64_t ms;
+
+	if (s == NULL)
+		return -1;
+	if (sm_time_parse(s, sm_now(), &ms) != 0) {
+		warnx("invalid %s value: %s", name, sm_errmsg());
+		exit(64);
+	}
+	return ms;
+}
+
+static int64_t
+snapshot_id(const char *s)
+{
+	char *end;
+	long long n;
+
+	n = strtoll(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || n <= 0 ||
+	    n == LLONG_MAX) {
+		warnx("invalid snapshot id '%s': expected a positive integer",
+		    s);
+		exit(64);
+	}
+	return n;
+}
+
+static int
+on_done(struct sm_db *db, const struct sm_run *run, void *arg)
+{
+	(void)arg;
+	return sm_events_print(db, run->id, 0, stdout);
+}
+
+static int
+do_restore(struct sm_db *db, int64_t id)
+{
+	struct sm_restore_opts o;
+	struct sm_restore_stats st;
+	struct sm_run run;
+	double started = seconds();
+	int rc;
+
+	if (id > 0 && (rc = sm_snap_endpoint(db, id, &endpoint)) != 0)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	o.snapshot = id;
+	o.at = at;
+	o.ids = ids;
+	o.nids = nids;
+	o.dry_run = nflag;
+	o.done = on_done;
+	sm_signals_catch();
+	if ((rc = sm_snap_restore(db, &endpoint, &o, &st, &run)) != 0)
+		return rc;
+	if (!cli.quiet)
+		fprintf(stderr, "sm-snapshot: %s: %llu restored, %llu deleted "
+		    "in %.2f s%s\n", endpoint.name,
+		    (unsigned long long)st.restored,
+		    (unsigned long long)st.deleted, seconds() - started,
+		    nflag ? " (dry run: nothing written)" : "");
+	return 0;
+}
+
+static int
+do_take(struct sm_db *db, int64_t id)
+{
+	struct sm_buf b;
+	int64_t n, taken_at;
+	int rc;
+
+	(void)id;
+	sm_signals_catch();
+	if ((rc = sm_snap_take_all(db, &endpoint, label_opt, nflag, &n,
+	    &taken_at)) != 0)
+		return rc;
+	sm_buf_init(&b);
+	sm_jw_begin(&b);
+	sm_jw_str(&b, endpoint.side == SM_SOURCE ? "source" : "target",
+	    endpoint.name);
+	sm_jw_str(&b, "label", label_opt);
+	sm_jw_int(&b, "snapshots", n);
+	sm_jw_time(&b, "taken_at", taken_at);
+	sm_jw_end(&b);
+	rc = sm_jw_put(&b, stdout);
+	sm_buf_free(&b);
+	return rc;
+}
+
+static int
+do_cat(struct sm_db *db, int64_t id)
+{
+	(void)id;
+	return sm_snap_cat(db, &endpoint, ids, nids, manualflag, at, stdout);
+}
+
+static int
+do_show(struct sm_db *db, int64_t id)
+{
+	return sm_snap_show(db, id, stdout);
+}
+
+static int
+do_list(struct sm_db *db, int64_t id)
+{
+	struct sm_snap_query q;
+
+	(void)id;
+	memset(&q, 0, sizeof(q));
+	q.side = endpoint.side;
+	q.owner = endpoint.id;
+	q.ids = ids;
+	q.nids = nids;
+	q.since = since;
+	q.until = until;
+	q.with_data = dataflag;
+	return sm_snap_list(db, &q, stdout);
+}
+
+/* Checks the options and operands of verb; returns its snapshot id or 0. */
+static int64_t
+check_verb(const char *verb, int allowed, int argc, char **argv)
+{
+	size_t i;
+	int side = source_ref != NULL || target_ref != NULL;
+
+	for (i = 0; i < sizeof(optnames) / sizeof(optnames[0]); i++)
+		if ((given & ~allowed) & (1 << i)) {
+			warnx("%s does not apply to '%s'", optnames[i], verb);
+			usage(stderr, 64);
+		}
+	if (source_ref != NULL && target_ref != NULL) {
+		warnx("give -s or -t, not both");
+		usage(stderr, 64);
+	}
+	if (strcmp(verb, "show") == 0 || (strcmp(verb, "restore") == 0 &&
+	    !side && at_opt == NULL)) {
+		if (argc != 1) {
+			if (argc == 0 && verb[0] == 'r')
+				warnx("'restore' needs a snapshot id, or "
+				    "-s or -t and --at");
+			usage(stderr, 64);
+		}
+		if (given & O_ID) {
+			warnx("--id applies to 'restore --at' only");
+			usage(stderr, 64);
+		}
+		return snapshot_id(argv[0]);
+	}
+	if (argc != 0) {
+		warnx("unexpected operand '%s'", argv[0]);
+		usage(stderr, 64);
+	}
+	if (strcmp(verb, "list") != 0 && !side) {
+		warnx("'%s' needs -s source or -t target", verb);
+		usage(stderr, 64);
+	}
+	if (strcmp(verb, "restore") == 0 && at_opt == NULL) {
+		warnx("'restore' needs a snapshot id or --at");
+		usage(stderr, 64);
+	}
+	if (manualflag && target_ref == NULL) {
+		warnx("--manual applies to targets (-t) only");
+		usage(stderr, 64);
+	}
+	at = time_opt("--at", at_opt);
+	since = time_opt("--since", since_opt);
+	until = time_opt("--until", until_opt);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct {
+		const char *name;
+		int allowed;
+		int readonly;
+		int (*fn)(struct sm_db *, int64_t);
+	} verbs[] = {
+		{ "cat", O_SIDE | O_AT | O_ID | O_MANUAL, 1, do_cat },
+		{ "list", O_SIDE | O_DATA | O_ID | O_SINCE | O_UNTIL, 1,
+		    do_list },
+		{ "restore", O_SIDE | O_AT | O_ID, 0, do_restore },
+		{ "show", 0, 1, do_show },
+		{ "take", O_SIDE | O_LABEL, 0, do_take },
+	};
+	struct sm_db *db;
+	const char *verb;
+	int64_t id;
+	size_t v;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:D:hnqs:t:T:V", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'c': cli.config_file = optarg; break;
+		case 'D': cli.data_dir = optarg; break;
+		case 'h': usage(stdout, 0); break;
+		case 'n': nflag = 1; break;
+		case 'q': cli.quiet = 1; break;
+		case 's': source_ref = optarg; given |= O_SIDE; break;
+		case 't': target_ref = optarg; given |= O_SIDE; break;
+		case 'T': cli.tenant = optarg; break;
+		case 'V': puts("sm-snapshot " SM_VERSION); return 0;
+		case OPT_AT: at_opt = optarg; given |= O_AT; break;
+		case OPT_DATA: dataflag = 1; given |= O_DATA; break;
+		case OPT_ID:
+			ids = sm_xrealloc(ids, (nids + 1) * sizeof(*ids));
+			ids[nids++] = optarg;
+			given |= O_ID;
+			break;
+		case OPT_LABEL: label_opt = optarg; given |= O_LABEL; break;
+		case OPT_MANUAL: manualflag = 1; given |= O_MANUAL; break;
+		case OPT_SINCE: since_opt = optarg; given |= O_SINCE; break;
+		case OPT_UNTIL: until_opt = optarg; given |= O_UNTIL; break;
+		default: usage(stderr, 64);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(stderr, 64);
+	verb = argv[0];
+	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
+		if (strcmp(verb, verbs[v].name) == 0)
+			break;
+	if (v == sizeof(verbs) / sizeof(verbs[0])) {
+		warnx("unknown verb '%s'", verb);
+		usage(stderr, 64);
+	}
+	id = check_verb(verb, verbs[v].allowed, argc - 1, argv + 1);
+	if ((rc = sm_cli_config(&cli)) != 0 || (rc = sm_cli_open(&cli,
+	    verbs[v].readonly ? SM_DB_READONLY : 0, &db)) != 0)
+		fail(rc);
+	if ((source_ref != NULL || target_ref != NULL) &&
+	    (rc = sm_endpoint_get(db, source_ref != NULL ? SM_SOURCE :
+	    SM_TARGET, source_ref != NULL ? source_ref : target_ref,
+	    &endpoint)) != 0)
+		fail(rc);
+	if ((rc = verbs[v].fn(db, id)) != 0)
+		warnx("%s", sm_errmsg());
+	sm_db_close(db);
+	sm_endpoint_free(&endpoint);
+	sm_cli_free(&cli);
+	free(ids);
+	if (sm_stdout_close() != 0) {
+		warnx("%s", sm_errmsg());
+		return 74;
+	}
+	return sm_exitcode(rc);
+}

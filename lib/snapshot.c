@@ -1,0 +1,726 @@
+/* See LICENSE file for copyright and license details. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "sm.h"
+
+/*
+ * The version of a property at time T (SPEC §5.5).  Every write of a
+ * property first snapshots the version it replaces, with taken_at the time
+ * of the write, so:
+ *
+ *	the row's created_at > T	absent (created after T)
+ *	snapshots of the row with	the earliest of them (by taken_at,
+ *	taken_at > T			then id); data NULL: absent
+ *	none of them			the row as it is now; a tombstone:
+ *					absent
+ *
+ * A "take" snapshot records the version current when it was taken; being
+ * later than T it can only be the earliest when nothing was written in
+ * between, so it gives the right answer too.  A point-in-time restore
+ * writes this version into every row where it differs from the row.
+ */
+
+/* A property as scanned: its version at the time asked and now. */
+struct view {
+	int64_t id;
+	const char *external_id;
+	int present;		/* the version exists */
+	const char *data;	/* of the version, when present */
+	const char *hash;
+	int64_t updated_at;	/* when the version was written */
+	int64_t snap_id;	/* the snapshot holding it; 0: the row */
+	int historical;		/* not the row as it is now */
+	int cur_present;	/* the row is live */
+	const char *cur_data;
+	const char *cur_hash;
+	/* target rows, as they are now */
+	const char *synced_hash;
+	const char *source;
+	int manual;
+	const char *warning;
+};
+
+typedef int (*view_fn)(const struct view *, void *);
+
+/*
+ * Columns: 0 id, 1 external_id, 2 created_at, 3 is tombstone, 4 data,
+ * 5 hash, 6 updated_at, 7 snapshot id, 8 its data, 9 its hash, 10 the time
+ * of the last write up to T, 11 synced_hash, 12 source name,
+ * 13 has_manual_changes, 14 warning.  ?1 owner, ?2 T, ?3 a JSON array of
+ * external_ids or NULL, ?4 only rows with manual changes.
+ */
+#define NOW_SOURCE "SELECT p.id, p.external_id, p.created_at, " \
+	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, NULL, " \
+	"NULL, NULL, NULL, NULL, NULL, 0, NULL FROM source_properties p " \
+	"WHERE p.source_id = ?1 AND p.deleted_at IS NULL AND (?3 IS NULL " \
+	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
+	"ORDER BY p.external_id"
+#define NOW_TARGET "SELECT p.id, p.external_id, p.created_at, " \
+	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, NULL, " \
+	"NULL, NULL, NULL, p.synced_hash, s.name, p.has_manual_changes, " \
+	"p.warning FROM target_properties p " \
+	"LEFT JOIN sources s ON s.id = p.source_id " \
+	"WHERE p.target_id = ?1 AND p.deleted_at IS NULL AND (?3 IS NULL " \
+	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
+	"AND (?4 = 0 OR p.has_manual_changes) ORDER BY p.external_id"
+#define AT_SOURCE "SELECT p.id, p.external_id, p.created_at, " \
+	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, v.id, " \
+	"v.data, v.hash, (SELECT max(h.taken_at) FROM snapshots h " \
+	"WHERE h.source_id = p.source_id AND h.external_id = p.external_id " \
+	"AND h.property_id = p.id AND h.taken_at <= ?2 " \
+	"AND h.reason <> 'take'), NULL, NULL, 0, NULL " \
+	"FROM source_properties p LEFT JOIN snapshots v ON v.id = " \
+	"(SELECT x.id FROM snapshots x WHERE x.source_id = p.source_id " \
+	"AND x.external_id = p.external_id AND x.property_id = p.id " \
+	"AND x.taken_at > ?2 ORDER BY x.taken_at, x.id LIMIT 1) " \
+	"WHERE p.source_id = ?1 AND (?3 IS NULL " \
+	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
+	"ORDER BY p.external_id"
+#define AT_TARGET "SELECT p.id, p.external_id, p.created_at, " \
+	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, v.id, " \
+	"v.data, v.hash, (SELECT max(h.taken_at) FROM snapshots h " \
+	"WHERE h.target_id = p.target_id AND h.external_id = p.external_id " \
+	"AND h.property_id = p.id AND h.taken_at <= ?2 " \
+	"AND h.reason <> 'take'), p.synced_hash, s.name, " \
+	"p.has_manual_changes, p.warning " \
+	"FROM target_properties p LEFT JOIN sources s ON s.id = p.source_id " \
+	"LEFT JOIN snapshots v ON v.id = " \
+	"(SELECT x.id FROM snapshots x WHERE x.target_id = p.target_id " \
+	"AND x.external_id = p.external_id AND x.property_id = p.id " \
+	"AND x.taken_at > ?2 ORDER BY x.taken_at, x.id LIMIT 1) " \
+	"WHERE p.target_id = ?1 AND (?3 IS NULL " \
+	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
+	"AND (?4 = 0 OR p.has_manual_changes) ORDER BY p.external_id"
+
+static const char *
+side_key(enum sm_side side)
+{
+	return side == SM_SOURCE ? "source" : "target";
+}
+
+/* The external_ids as a JSON array in b, or NULL when there are none. */
+static const char *
+ids_json(char *const *ids, size_t nids, struct sm_buf *b)
+{
+	size_t i;
+
+	if (nids == 0)
+		return NULL;
+	sm_buf_reset(b);
+	sm_buf_addc(b, '[');
+	for (i = 0; i < nids; i++) {
+		if (i > 0)
+			sm_buf_addc(b, ',');
+		sm_buf_add_jstr(b, ids[i], strlen(ids[i]));
+	}
+	sm_buf_addc(b, ']');
+	return b->data;
+}
+
+static const char *
+col_text(sqlite3_stmt *stmt, int col)
+{
+	return (const char *)sqlite3_column_text(stmt, col);
+}
+
+/* Fills v from a row of the scan statements above. */
+static void
+fill_view(sqlite3_stmt *stmt, int64_t at, struct view *v)
+{
+	int64_t created_at = sqlite3_column_int64(stmt, 2);
+
+	memset(v, 0, sizeof(*v));
+	v->id = sqlite3_column_int64(stmt, 0);
+	v->external_id = col_text(stmt, 1);
+	v->cur_present = sqlite3_column_int(stmt, 3) == 0;
+	v->cur_data = col_text(stmt, 4);
+	v->cur_hash = col_text(stmt, 5);
+	v->synced_hash = col_text(stmt, 11);
+	v->source = col_text(stmt, 12);
+	v->manual = sqlite3_column_int(stmt, 13);
+	v->warning = col_text(stmt, 14);
+	v->updated_at = -1;
+	if (at >= 0 && created_at > at) {
+		v->historical = 1;
+	} else if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
+		v->historical = 1;
+		v->snap_id = sqlite3_column_int64(stmt, 7);
+		v->present = sqlite3_column_type(stmt, 8) != SQLITE_NULL;
+		v->data = col_text(stmt, 8);
+		v->hash = col_text(stmt, 9);
+		v->updated_at = sqlite3_column_type(stmt, 10) == SQLITE_NULL ?
+		    created_at : sqlite3_column_int64(stmt, 10);
+	} else {
+		v->present = v->cur_present;
+		v->data = v->cur_data;
+		v->hash = v->cur_hash;
+		v->updated_at = sqlite3_column_int64(stmt, 6);
+	}
+}
+
+/*
+ * Calls fn for every property of e (at < 0: every live one as it is now;
+ * else every row, with its version at time at), of the external_ids in ids
+ * (a JSON array, or NULL for all), flagged as manual changes when manual,
+ * ordered by external_id.  fn's non-zero return stops the scan.
+ */
+static int
+scan(struct sm_db *db, const struct sm_endpoint *e, const char *ids,
+    int manual, int64_t at, view_fn fn, void *arg)
+{
+	sqlite3_stmt *stmt;
+	struct view v;
+	int rc;
+
+	if (at < 0)
+		stmt = sm_db_stmt(db, e->side == SM_SOURCE ? NOW_SOURCE :
+		    NOW_TARGET);
+	else
+		stmt = sm_db_stmt(db, e->side == SM_SOURCE ? AT_SOURCE :
+		    AT_TARGET);
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, e->id);
+	sqlite3_bind_int64(stmt, 2, at);
+	sqlite3_bind_text(stmt, 3, ids, -1, SQLITE_STATIC);
+	if (e->side == SM_TARGET)
+		sqlite3_bind_int(stmt, 4, manual);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		fill_view(stmt, at, &v);
+		if ((rc = fn(&v, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return rc > 0 ? sm_db_error(db, rc, "cannot read properties") : rc;
+}
+
+struct cat {
+	enum sm_side side;
+	struct sm_buf b;
+	FILE *f;
+};
+
+static int
+cat_one(const struct view *v, void *arg)
+{
+	struct cat *c = arg;
+
+	if (!v->present)
+		return 0;
+	sm_jw_begin(&c->b);
+	sm_jw_int(&c->b, "id", v->id);
+	sm_jw_str(&c->b, "external_id", v->external_id);
+	sm_jw_raw(&c->b, "data", v->data);
+	sm_jw_str(&c->b, "hash", v->hash);
+	sm_jw_time(&c->b, "updated_at", v->updated_at);
+	if (c->side == SM_TARGET && v->historical) {
+		/* Snapshots keep data, not the sync bookkeeping. */
+		sm_jw_null(&c->b, "synced_hash");
+		sm_jw_null(&c->b, "source");
+		sm_jw_null(&c->b, "has_manual_changes");
+		sm_jw_null(&c->b, "warning");
+	} else if (c->side == SM_TARGET) {
+		sm_jw_str(&c->b, "synced_hash", v->synced_hash);
+		sm_jw_str(&c->b, "source", v->source);
+		sm_jw_bool(&c->b, "has_manual_changes", v->manual);
+		sm_jw_str(&c->b, "warning", v->warning);
+	}
+	sm_jw_end(&c->b);
+	return sm_jw_put(&c->b, c->f);
+}
+
+int
+sm_snap_cat(struct sm_db *db, const struct sm_endpoint *e, char *const *ids,
+    size_t nids, int manual, int64_t at, FILE *f)
+{
+	struct sm_buf idb;
+	struct cat c;
+	int rc;
+
+	sm_buf_init(&idb);
+	sm_buf_init(&c.b);
+	c.side = e->side;
+	c.f = f;
+	rc = scan(db, e, ids_json(ids, nids, &idb), manual, at, cat_one, &c);
+	sm_buf_free(&c.b);
+	sm_buf_free(&idb);
+	return rc;
+}
+
+/*
+ * Columns of a snapshot record: 0 id, 1 is of a source, 2 the source's or
+ * target's name, 3 external_id, 4 hash, 5 reason, 6 label, 7 taken_at,
+ * 8 data, 9 property_id, 10 run_id.
+ */
+#define SNAP_COLS "SELECT s.id, s.source_id IS NOT NULL, " \
+	"coalesce(src.name, tgt.name), s.external_id, s.hash, s.reason, " \
+	"s.label, s.taken_at, s.data, s.property_id, s.run_id " \
+	"FROM snapshots s LEFT JOIN sources src ON src.id = s.source_id " \
+	"LEFT JOIN targets tgt ON tgt.id = s.target_id "
+
+static void
+snap_record(sqlite3_stmt *stmt, int with_data, int full, struct sm_buf *b)
+{
+	sm_jw_begin(b);
+	sm_jw_int(b, "id", sqlite3_column_int64(stmt, 0));
+	sm_jw_str(b, sqlite3_column_int(stmt, 1) ? "source" : "target",
+	    col_text(stmt, 2));
+	sm_jw_str(b, "external_id", col_text(stmt, 3));
+	sm_jw_str(b, "hash", col_text(stmt, 4));
+	sm_jw_str(b, "reason", col_text(stmt, 5));
+	sm_jw_str(b, "label", col_text(stmt, 6));
+	sm_jw_time(b, "taken_at", sqlite3_column_int64(stmt, 7));
+	if (with_data)
+		sm_jw_raw(b, "data", col_text(stmt, 8));
+	if (full) {
+		sm_jw_int(b, "property_id", sqlite3_column_int64(stmt, 9));
+		if (sqlite3_column_type(stmt, 10) == SQLITE_NULL)
+			sm_jw_null(b, "run");
+		else
+			sm_jw_int(b, "run", sqlite3_column_int64(stmt, 10));
+	}
+	sm_jw_end(b);
+}
+
+int
+sm_snap_list(struct sm_db *db, const struct sm_snap_query *q, FILE *f)
+{
+	sqlite3_stmt *stmt;
+	struct sm_buf b, idb;
+	int rc;
+
+	stmt = sm_db_stmt(db, SNAP_COLS "WHERE (?1 = 0 "
+	    "OR (?2 = 0 AND s.source_id = ?1) "
+	    "OR (?2 = 1 AND s.target_id = ?1)) "
+	    "AND (?3 IS NULL OR s.external_id IN "
+	    "(SELECT value FROM json_each(?3))) "
+	    "AND (?4 IS NULL OR s.taken_at >= ?4) "
+	    "AND (?5 IS NULL OR s.taken_at < ?5) ORDER BY s.id");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sm_buf_init(&b);
+	sm_buf_init(&idb);
+	sqlite3_bind_int64(stmt, 1, q->owner);
+	sqlite3_bind_int(stmt, 2, q->side == SM_TARGET);
+	sqlite3_bind_text(stmt, 3, ids_json(q->ids, q->nids, &idb), -1,
+	    SQLITE_STATIC);
+	if (q->since >= 0)
+		sqlite3_bind_int64(stmt, 4, q->since);
+	if (q->until >= 0)
+		sqlite3_bind_int64(stmt, 5, q->until);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		snap_record(stmt, q->with_data, 0, &b);
+		if ((rc = sm_jw_put(&b, f)) != 0)
+			break;
+	}
+	sqlite3_reset(stmt);
+	sm_buf_free(&b);
+	sm_buf_free(&idb);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return rc > 0 ? sm_db_error(db, rc, "cannot read snapshots") : rc;
+}
+
+int
+sm_snap_show(struct sm_db *db, int64_t id, FILE *f)
+{
+	sqlite3_stmt *stmt;
+	struct sm_buf b;
+	int rc;
+
+	if ((stmt = sm_db_stmt(db, SNAP_COLS "WHERE s.id = ?")) == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, id);
+	sm_buf_init(&b);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		snap_record(stmt, 1, 1, &b);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		rc = sm_jw_put(&b, f);
+	else if (rc == SQLITE_DONE)
+		rc = sm_error(SM_ENOENT, "no snapshot %lld in tenant '%s'",
+		    (long long)id, sm_db_slug(db));
+	else
+		rc = sm_db_error(db, rc, "cannot read a snapshot");
+	sm_buf_free(&b);
+	return rc;
+}
+
+/* A snapshot as restore needs it. */
+struct snap {
+	int64_t id;
+	enum sm_side side;
+	int64_t owner;
+	int64_t property_id;
+	char *external_id;
+	char *data;		/* NULL: the property did not exist */
+	char hash[SM_HASH_HEX];
+};
+
+static void
+snap_free(struct snap *s)
+{
+	free(s->external_id);
+	free(s->data);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Loads snapshot id into s; SM_ENOENT when there is none. */
+static int
+snap_get(struct sm_db *db, int64_t id, struct snap *s)
+{
+	sqlite3_stmt *stmt;
+	const char *data, *hash;
+	int rc;
+
+	stmt = sm_db_stmt(db, "SELECT source_id, target_id, property_id, "
+	    "external_id, data, hash FROM snapshots WHERE id = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, id);
+	memset(s, 0, sizeof(*s));
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		s->id = id;
+		s->side = sqlite3_column_type(stmt, 0) != SQLITE_NULL ?
+		    SM_SOURCE : SM_TARGET;
+		s->owner = sqlite3_column_int64(stmt, s->side == SM_SOURCE ?
+		    0 : 1);
+		s->property_id = sqlite3_column_int64(stmt, 2);
+		s->external_id = sm_xstrdup(col_text(stmt, 3));
+		if ((data = col_text(stmt, 4)) != NULL)
+			s->data = sm_xstrndup(data,
+			    (size_t)sqlite3_column_bytes(stmt, 4));
+		hash = col_text(stmt, 5);
+		snprintf(s->hash, sizeof(s->hash), "%s",
+		    hash != NULL ? hash : "");
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = sm_error(SM_ENOENT, "no snapshot %lld in tenant '%s'",
+		    (long long)id, sm_db_slug(db));
+	else
+		rc = sm_db_error(db, rc, "cannot read a snapshot");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int
+sm_snap_endpoint(struct sm_db *db, int64_t id, struct sm_endpoint *e)
+{
+	struct snap s;
+	char ref[24];
+	int rc;
+
+	if ((rc = snap_get(db, id, &s)) != 0)
+		return rc;
+	snprintf(ref, sizeof(ref), "%lld", (long long)s.owner);
+	rc = sm_endpoint_get(db, s.side, ref, e);
+	snap_free(&s);
+	return rc;
+}
+
+int
+sm_snap_take_all(struct sm_db *db, const struct sm_endpoint *e,
+    const char *label, int dry_run, int64_t *n, int64_t *taken_at)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*n = 0;
+	*taken_at = sm_now();
+	if ((rc = sm_db_begin(db)) != 0)
+		return rc;
+	/* Copied inside SQLite, in external_id order. */
+	stmt = sm_db_stmt(db, e->side == SM_SOURCE ?
+	    "INSERT INTO snapshots (source_id, target_id, property_id, "
+	    "external_id, data, hash, reason, label, run_id, taken_at) "
+	    "SELECT source_id, NULL, id, external_id, data, hash, 'take', ?2, "
+	    "NULL, ?3 FROM source_properties WHERE source_id = ?1 "
+	    "AND deleted_at IS NULL ORDER BY external_id" :
+	    "INSERT INTO snapshots (source_id, target_id, property_id, "
+	    "external_id, data, hash, reason, label, run_id, taken_at) "
+	    "SELECT NULL, target_id, id, external_id, data, hash, 'take', ?2, "
+	    "NULL, ?3 FROM target_properties WHERE target_id = ?1 "
+	    "AND deleted_at IS NULL ORDER BY external_id");
+	if (stmt == NULL) {
+		sm_db_rollback(db);
+		return SM_EINTERNAL;
+	}
+	sqlite3_bind_int64(stmt, 1, e->id);
+	sqlite3_bind_text(stmt, 2, label, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, *taken_at);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		rc = sm_db_error(db, rc, "cannot take snapshots");
+		sm_db_rollback(db);
+		return rc;
+	}
+	*n = sqlite3_changes64(sm_db_handle(db));
+	if (sm_interrupted()) {
+		sm_db_rollback(db);
+		return sm_error(SM_EINTR, "interrupted: nothing was written");
+	}
+	if (dry_run) {
+		sm_db_rollback(db);
+		return 0;
+	}
+	if ((rc = sm_db_commit(db)) != 0)
+		sm_db_rollback(db);
+	return rc;
+}
+
+/*
+ * Writes a version into row p: data and hash, or a tombstone when data is
+ * NULL.  p->id 0 means there is no row any more: one is created with p's
+ * external_id.  Unless the row holds that version already, the current
+ * version is snapshotted first (reason "restore"), the change gets a new
+ * number and is logged ("restore", or "delete" for a tombstone), and a
+ * target row is marked as a manual change with warning.
+ */
+static int
+restore_row(struct sm_run *run, struct sm_prop *p, const char *data,
+    const char *hash, const char *warning, struct sm_restore_stats *st)
+{
+	char prev[SM_HASH_HEX];
+	const char *op;
+	int rc, live = p->id != 0 && p->deleted_at < 0;
+
+	if ((data == NULL && !live) || (data != NULL && live &&
+	    strcmp(p->data, data) == 0 && strcmp(p->hash, hash) == 0)) {
+		st->unchanged++;
+		return 0;
+	}
+	if (p->id != 0 && (rc = sm_snap_take(run, p->side, p->id, "restore",
+	    NULL, NULL)) != 0)
+		return rc;
+	snprintf(prev, sizeof(prev), "%s", live ? p->hash : "");
+	if (data == NULL) {
+		op = "delete";
+		p->deleted_at = run->started_at;
+		st->deleted++;
+	} else {
+		op = "restore";
+		free(p->data);
+		p->data = sm_xstrdup(data);
+		snprintf(p->hash, sizeof(p->hash), "%s", hash);
+		p->deleted_at = -1;
+		st->restored++;
+	}
+	if (p->id == 0)
+		p->created_at = run->started_at;
+	p->updated_at = run->started_at;
+	p->seq = run->next_seq++;
+	if (p->side == SM_TARGET) {
+		p->manual = 1;
+		free(p->warning);
+		p->warning = sm_xstrdup(warning);
+	}
+	if ((rc = sm_prop_put(run->db, p)) != 0)
+		return rc;
+	return sm_change_log(run, p, op, prev[0] != '\0' ? prev : NULL,
+	    p->side == SM_TARGET ? warning : NULL);
+}
+
+/*
+ * Loads into p the row a snapshot of external_id was taken of: by id
+ * while that row still holds the property, else by external_id (the row
+ * was removed and maybe created anew); p->id is 0 when there is none.
+ */
+static int
+find_row(struct sm_db *db, struct sm_prop *p, int64_t id,
+    const char *external_id)
+{
+	int rc;
+
+	if ((rc = sm_prop_get_id(db, p, id)) < 0)
+		return rc;
+	if (rc == 1 && strcmp(p->external_id, external_id) == 0)
+		return 0;
+	rc = sm_prop_get(db, p, external_id, strlen(external_id));
+	if (rc == 0)
+		p->external_id = sm_xstrdup(external_id);
+	return rc < 0 ? rc : 0;
+}
+
+static int
+restore_snapshot(struct sm_run *run, const struct sm_endpoint *e,
+    int64_t id, struct sm_restore_stats *st)
+{
+	struct sm_prop p;
+	struct snap s;
+	char warning[64];
+	int rc;
+
+	if ((rc = snap_get(run->db, id, &s)) != 0)
+		return rc;
+	if (s.side != e->side || s.owner != e->id) {
+		snap_free(&s);
+		return sm_error(SM_ENOENT, "snapshot %lld is not of %s '%s'",
+		    (long long)id, side_key(e->side), e->name);
+	}
+	sm_prop_init(&p, s.side, s.owner);
+	snprintf(warning, sizeof(warning), "restored from snapshot %lld",
+	    (long long)id);
+	if ((rc = find_row(run->db, &p, s.property_id, s.external_id)) == 0)
+		rc = restore_row(run, &p, s.data, s.hash, warning, st);
+	sm_prop_free(&p);
+	snap_free(&s);
+	return rc;
+}
+
+/* The rows whose version at a time differs from what they hold now. */
+struct diffs {
+	struct {
+		int64_t prop_id;
+		int64_t snap_id;	/* 0: absent (created after) */
+	} *v;
+	size_t n, cap;
+	struct sm_restore_stats *st;
+};
+
+static int
+collect(const struct view *v, void *arg)
+{
+	struct diffs *d = arg;
+
+	if (v->present == v->cur_present && (!v->present ||
+	    (strcmp(v->data, v->cur_data) == 0 &&
+	    strcmp(v->hash, v->cur_hash) == 0))) {
+		if (v->present)
+			d->st->unchanged++;
+		return 0;
+	}
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 64;
+		d->v = sm_xrealloc(d->v, d->cap * sizeof(*d->v));
+	}
+	d->v[d->n].prop_id = v->id;
+	d->v[d->n++].snap_id = v->snap_id;
+	return 0;
+}
+
+static int
+restore_at(struct sm_run *run, const struct sm_endpoint *e, int64_t at,
+    const char *ids, struct sm_restore_stats *st)
+{
+	struct diffs d;
+	struct sm_prop p;
+	struct snap s;
+	char warning[SM_TIME_MAX + 48], t[SM_TIME_MAX];
+	size_t i;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.st = st;
+	/* Collected first: the writes move rows in the index scanned. */
+	if ((rc = scan(run->db, e, ids, 0, at, collect, &d)) != 0) {
+		free(d.v);
+		return rc;
+	}
+	sm_time_format(at, t);
+	sm_prop_init(&p, e->side, e->id);
+	memset(&s, 0, sizeof(s));
+	for (i = 0; i < d.n && rc == 0; i++) {
+		if (sm_interrupted()) {
+			rc = sm_error(SM_EINTR, "interrupted: nothing was "
+			    "written");
+			break;
+		}
+		if ((rc = sm_prop_get_id(run->db, &p, d.v[i].prop_id)) < 0)
+			break;
+		if (rc == 0) {
+			rc = sm_error(SM_EINTERNAL, "property %lld vanished",
+			    (long long)d.v[i].prop_id);
+			break;
+		}
+		if (d.v[i].snap_id != 0) {
+			if ((rc = snap_get(run->db, d.v[i].snap_id, &s)) != 0)
+				break;
+			snprintf(warning, sizeof(warning), "restored from "
+			    "snapshot %lld", (long long)s.id);
+		} else
+			snprintf(warning, sizeof(warning), "restored to %s: "
+			    "created after it", t);
+		rc = restore_row(run, &p, s.data, s.hash, warning, st);
+		snap_free(&s);
+	}
+	sm_prop_free(&p);
+	free(d.v);
+	return rc;
+}
+
+void
+sm_restore_stats_json(const struct sm_restore_stats *st, struct sm_buf *b)
+{
+	sm_jw_begin(b);
+	sm_jw_int(b, "restored", (int64_t)st->restored);
+	sm_jw_int(b, "deleted", (int64_t)st->deleted);
+	sm_jw_int(b, "unchanged", (int64_t)st->unchanged);
+	sm_buf_addc(b, '}');	/* an object, not a line */
+}
+
+int
+sm_snap_restore(struct sm_db *db, const struct sm_endpoint *e,
+    const struct sm_restore_opts *o, struct sm_restore_stats *st,
+    struct sm_run *run)
+{
+	struct sm_buf b;
+	int rc, began = 0;
+
+	memset(st, 0, sizeof(*st));
+	memset(run, 0, sizeof(*run));
+	sm_buf_init(&b);
+	if ((rc = sm_db_begin(db)) != 0)
+		goto out;
+	began = 1;
+	if ((rc = sm_run_begin(db, run, "restore",
+	    e->side == SM_SOURCE ? e : NULL,
+	    e->side == SM_TARGET ? e : NULL)) != 0)
+		goto out;
+	if (o->snapshot > 0)
+		rc = restore_snapshot(run, e, o->snapshot, st);
+	else
+		rc = restore_at(run, e, o->at, ids_json(o->ids, o->nids, &b),
+		    st);
+	if (rc != 0)
+		goto out;
+	if (sm_interrupted()) {
+		rc = sm_error(SM_EINTR, "interrupted: nothing was written");
+		goto out;
+	}
+	sm_restore_stats_json(st, &b);
+	if ((rc = sm_run_finish(run, "success", b.data, NULL)) != 0)
+		goto out;
+	if (o->dry_run) {
+		if (o->done != NULL)
+			rc = o->done(db, run, o->arg);
+		sm_db_rollback(db);
+		began = 0;
+		goto out;
+	}
+	if ((rc = sm_db_commit(db)) != 0)
+		goto out;
+	began = 0;
+	if (o->done != NULL)
+		rc = o->done(db, run, o->arg);
+out:
+	if (began) {
+		char *msg = sm_xstrdup(sm_errmsg());
+
+		sm_db_rollback(db);
+		if (!o->dry_run && run->kind != NULL && rc != SM_EBUSY)
+			sm_run_log_failure(run, rc == SM_EINTR ?
+			    "interrupted" : "failed", msg);
+		sm_error(rc, "%s", msg);
+		free(msg);
+	}
+	sm_buf_free(&b);
+	return rc;
+}
