@@ -120,3 +120,58 @@ bench: all
 	    BENCH_LIBS="$(LIBS)" sh t/bench/run.sh
 
 .PHONY: bench
+
+# make fuzz: the libFuzzer target t/fuzz/fuzz-record.c over the record
+# layer, built with clang and the sanitizers into FUZZ_DIR, run for
+# FUZZ_SECONDS on a working corpus seeded from t/fuzz/corpus.
+# A crash leaves its input as t/fuzz/crash-*: fix, then add it to the
+# corpus.  Not part of make test.
+FUZZ_CC = clang
+FUZZ_SECONDS = 60
+FUZZ_DIR = t/fuzz/build
+
+# Only the record layer is linked in; warnings do not fail this build.
+FUZZ_SRC = lib/json.c lib/canon.c lib/input.c lib/util.c
+FUZZ_CFLAGS = $(filter-out -Werror, $(SM_CFLAGS)) -g -O1 \
+	-fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+
+$(FUZZ_DIR)/fuzz-record: t/fuzz/fuzz-record.c $(FUZZ_SRC) $(HDR)
+	mkdir -p $(FUZZ_DIR)/corpus
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
+	    t/fuzz/fuzz-record.c $(FUZZ_SRC) $(LIBS)
+
+fuzz: $(FUZZ_DIR)/fuzz-record
+	$(FUZZ_DIR)/fuzz-record -max_total_time=$(FUZZ_SECONDS) \
+	    -max_len=65536 -dict=t/fuzz/json.dict -artifact_prefix=t/fuzz/ \
+	    -print_final_stats=1 $(FUZZ_DIR)/corpus t/fuzz/corpus
+
+# make check-asan: the whole suite against a build with AddressSanitizer
+# and UBSan (leaks included), made in a copy of the tree so that the
+# objects of the normal build are left alone.  The crash test runs with a
+# smaller input there (CRASH_RECORDS), and t/9400-valgrind.t skips.
+ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+
+check-asan:
+	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/sm-asan.XXXXXX") && \
+	trap 'rm -rf "$$d"' EXIT INT TERM && \
+	mkdir "$$d/main" && \
+	tar -cf - --exclude=./.git --exclude=./$(FUZZ_DIR) . | \
+	    tar -C "$$d/main" -xf - && \
+	ln -s "$$PWD/../shared" "$$d/shared" && \
+	$(MAKE) -s -C "$$d/main" clean && \
+	$(MAKE) -s -C "$$d/main" all units CFLAGS='$(ASAN_FLAGS)' \
+	    LDFLAGS='-fsanitize=address,undefined' && \
+	cd "$$d/main" && SM_ASAN=1 CRASH_RECORDS=20000 \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
+	    PATH="$$PWD/bin:$$PATH" prove t/ </dev/null
+
+# make crash-long: t/9100-crash.t with many more kills over a larger input,
+# spread over the whole run (commit included).
+crash-long: all
+	CRASH_KILLS=100 CRASH_MAX_MS=4000 CRASH_RECORDS=100000 \
+	    PATH="$$PWD/bin:$$PATH" prove -v t/9100-crash.t </dev/null
+
+.PHONY: fuzz check-asan crash-long

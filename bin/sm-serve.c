@@ -32,6 +32,23 @@ struct request {
 	char method[16];
 	char *url;
 	uint64_t drained;	/* bytes of a refused body read and dropped */
+	int gated;		/* holds its tenant's gate */
+	struct MHD_Connection *conn;	/* while waiting at the gate */
+	struct request *next;
+};
+
+/*
+ * Writes to one tenant run one at a time, as SQLite would make them
+ * anyway, but without a thread sleeping in SQLite's busy handler for
+ * each one waiting: a write that finds its tenant busy is suspended,
+ * holding no thread, and resumed by the write before it.  So a queue of
+ * writes to one tenant never takes the threads other tenants need, and
+ * the queue moves as fast as the writes do.
+ */
+struct gate {
+	char slug[SM_SLUG_MAX + 1];
+	struct request *head, *tail;	/* suspended, in order of arrival */
+	struct gate *next;
 };
 
 static int routesflag;
@@ -40,6 +57,8 @@ static struct sm_cli cli;
 static struct sm_api *api;
 static atomic_int inflight;	/* requests begun and not completed */
 static atomic_int draining;	/* SIGTERM seen: connections close */
+static struct gate *gates;	/* the tenants with a write running */
+static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER;
 
 enum { OPT_LISTEN = 256, OPT_ROUTES, OPT_THREADS };
 
@@ -88,6 +107,18 @@ logger(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && msg[n - 1] == '\n')
 		msg[--n] = '\0';
 	fprintf(stderr, "sm-serve: %s\n", msg);
+}
+
+/* A copy of the decoded URL fit for one log line. */
+static char *
+printable(const char *url)
+{
+	char *s = sm_xstrdup(url), *p;
+
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
 }
 
 static const char *
@@ -143,6 +174,63 @@ send_response(struct MHD_Connection *c, struct sm_api_req *req)
 	return ret;
 }
 
+/* Returns 1 when rq may write now, 0 when it waits (suspended). */
+static int
+gate_enter(struct request *rq, struct MHD_Connection *c)
+{
+	const char *slug = sm_api_tenant(rq->req);
+	struct gate *g;
+
+	pthread_mutex_lock(&gates_lock);
+	for (g = gates; g != NULL && strcmp(g->slug, slug) != 0; g = g->next)
+		;
+	if (g == NULL) {
+		g = sm_xcalloc(1, sizeof(*g));
+		snprintf(g->slug, sizeof(g->slug), "%s", slug);
+		g->next = gates;
+		gates = g;
+		rq->gated = 1;
+	} else {
+		rq->conn = c;
+		rq->next = NULL;
+		if (g->tail != NULL)
+			g->tail->next = rq;
+		else
+			g->head = rq;
+		g->tail = rq;
+		/* Under the lock: gate_leave cannot resume it before this. */
+		MHD_suspend_connection(c);
+	}
+	pthread_mutex_unlock(&gates_lock);
+	return rq->gated;
+}
+
+/* rq has written: the next write waiting gets the tenant. */
+static void
+gate_leave(struct request *rq)
+{
+	const char *slug = sm_api_tenant(rq->req);
+	struct request *next = NULL;
+	struct gate **gp, *g;
+
+	pthread_mutex_lock(&gates_lock);
+	for (gp = &gates; (g = *gp) != NULL; gp = &g->next)
+		if (strcmp(g->slug, slug) == 0)
+			break;
+	if (g != NULL && (next = g->head) != NULL) {
+		if ((g->head = next->next) == NULL)
+			g->tail = NULL;
+		next->gated = 1;
+	} else if (g != NULL) {
+		*gp = g->next;
+		free(g);
+	}
+	pthread_mutex_unlock(&gates_lock);
+	rq->gated = 0;
+	if (next != NULL)
+		MHD_resume_connection(next->conn);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -156,7 +244,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		rq = sm_xcalloc(1, sizeof(*rq));
 		clock_gettime(CLOCK_MONOTONIC, &rq->start);
 		snprintf(rq->method, sizeof(rq->method), "%s", method);
-		rq->url = sm_xstrdup(url);
+		rq->url = printable(url);
 		atomic_fetch_add(&inflight, 1);
 		*con_cls = rq;
 		rq->req = sm_api_begin(api, method, url, get_value, c);
@@ -179,7 +267,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (sm_api_writes(rq->req) && !rq->gated && !gate_enter(rq, c))
+		return MHD_YES;
 	sm_api_finish(rq->req);
+	if (rq->gated)
+		gate_leave(rq);
 	return send_response(c, rq->req);
 }
 
@@ -269,7 +361,7 @@ start(const struct addrinfo *ai, unsigned int threads)
 		{ MHD_OPTION_END, 0, NULL }
 	};
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-	    MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;

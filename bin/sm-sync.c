@@ -36,11 +36,12 @@ static const struct option longopts[] = {
 static void
 usage(FILE *f, int code)
 {
-	fputs("usage: sm-sync [-nq] [-c file] [-D dir] [-T slug] "
-	    "[--overwrite-manual | --accept-manual]\n"
-	    "               [--id external-id] [--stats] "
-	    "[--fail-on-warnings] source target\n"
-	    "       sm-sync --history [source [target]]\n", f);
+	fputs("usage: sm-sync [-nq] [-c file] [-D dir] [-T slug]\n"
+	    "               [--overwrite-manual | --accept-manual] "
+	    "[--fail-on-warnings]\n"
+	    "               [--id external-id] [--stats] source target\n"
+	    "       sm-sync [-c file] [-D dir] [-T slug] --history "
+	    "[source [target]]\n", f);
 	exit(code);
 }
 

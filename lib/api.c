@@ -48,12 +48,12 @@ struct sm_api {
 	int admin;			/* an admin key is configured */
 	unsigned char admin_hash[crypto_generichash_BYTES];
 	char *openapi;			/* the OpenAPI document */
+	struct sm_config decoy;		/* cfg, with data_dir the decoy's */
+	char *decoy_dir;
 };
 
 enum { AUTH_NONE, AUTH_TENANT, AUTH_ADMIN };
 enum { BODY_NONE, BODY_JSON, BODY_RECORDS };
-
-struct sm_api_req;
 
 struct route {
 	const char *method;
@@ -505,6 +505,46 @@ find_route(struct sm_api_req *r, const char *method)
 	return 0;
 }
 
+/*
+ * Checks a tenant's API key.  sm_tenant_auth() compares in constant time,
+ * but opening a tenant's file costs more than finding there is none, so
+ * the key of a tenant that does not exist is checked against the decoy,
+ * a tenant file of our own whose key nobody knows: the same work either
+ * way.  Returns 0 with r->slug set, or SM_EPERM.
+ */
+static int
+tenant_auth(struct sm_api_req *r, const char *key)
+{
+	const struct sm_config *cfg = r->api->cfg;
+	char slug[SM_SLUG_MAX + 1] = "", *decoy;
+	const char *p, *q;
+	struct sm_buf path;
+	struct stat st;
+	int exists, rc;
+
+	if (key != NULL && strncmp(key, "sm_", 3) == 0 &&
+	    (q = strchr(p = key + 3, '_')) != NULL &&
+	    (size_t)(q - p) <= SM_SLUG_MAX) {
+		memcpy(slug, p, (size_t)(q - p));
+		slug[q - p] = '\0';
+	}
+	sm_buf_init(&path);
+	exists = sm_db_path(cfg, slug, &path) == 0 &&
+	    stat(path.data, &st) == 0;
+	sm_buf_free(&path);
+	if (exists)
+		return sm_tenant_auth(cfg, key, r->slug);
+	decoy = sm_xmalloc(strlen(key != NULL ? key : "") + 16);
+	sprintf(decoy, "sm_decoy_%s", key != NULL && (q = strrchr(key,
+	    '_')) != NULL ? q + 1 : "");
+	rc = sm_tenant_auth(&r->api->decoy, decoy, slug);
+	sodium_memzero(decoy, strlen(decoy));
+	free(decoy);
+	r->slug[0] = '\0';
+	return rc == 0 ? sm_error(SM_EINTERNAL, "the decoy key matched") :
+	    SM_EPERM;
+}
+
 /* Checks the key the route needs.  Returns 1, or 0 with 401/403. */
 static int
 authorize(struct sm_api_req *r)
@@ -515,8 +555,7 @@ authorize(struct sm_api_req *r)
 	switch (r->route->auth) {
 	case AUTH_TENANT:
 		/* Same answer, same work, whether the tenant exists or not. */
-		if (sm_tenant_auth(r->api->cfg, header(r, "X-API-Key"),
-		    r->slug) != 0) {
+		if (tenant_auth(r, header(r, "X-API-Key")) != 0) {
 			fail(r, 401, "%s", bad_key);
 			return 0;
 		}
@@ -1213,8 +1252,7 @@ h_tenant_create(struct sm_api_req *r)
 	    member_str(r, o, "name", &name) != 0 ||
 	    member_str(r, o, "slug", &want) != 0)
 		goto out;
-	if (jv_get_kind(jv_object_get(jv_copy(o), jv_string("api_key"))) !=
-	    JV_KIND_INVALID) {
+	if (jv_object_has(jv_copy(o), jv_string("api_key"))) {
 		fail(r, 422, "api_key is made by the server and shown once, "
 		    "in the answer: leave it out");
 		goto out;
@@ -1496,7 +1534,6 @@ struct import_log {
 	const char *spool;	/* its name in messages becomes "line" */
 	FILE *rejects, *warnings;
 	uint64_t nrejects, nwarnings;
-	char first[512];	/* the first reject's reason */
 	struct sm_buf b;
 };
 
@@ -1513,9 +1550,6 @@ on_reject(const char *file, size_t line, const char *reason, void *arg)
 {
 	struct import_log *l = arg;
 
-	if (l->nrejects == 0)
-		snprintf(l->first, sizeof(l->first), "line %zu: %s", line,
-		    reason);
 	sm_jw_begin(&l->b);
 	if (file != NULL)
 		sm_jw_int(&l->b, "line", (int64_t)line);
@@ -1687,7 +1721,7 @@ patch_spool(struct sm_api_req *r, const struct sm_prop *p)
 	static const char *const names[] = { "data", NULL };
 	struct sm_buf b;
 	jv o, data, ext;
-	int rc = -1;
+	int bad, rc = -1;
 
 	if (body_object(r, &o) != 0)
 		return -1;
@@ -1719,15 +1753,15 @@ patch_spool(struct sm_api_req *r, const struct sm_prop *p)
 		goto out;
 	}
 	sm_buf_addc(&b, '\n');
-	if (fwrite(b.data, 1, b.len, r->spool) == b.len &&
-	    fclose(r->spool) == 0)
-		rc = 0;
-	else {
-		fail(r, 500, "internal error");
-		r->resp.detail = sm_xstrdup("cannot write the spool file");
-	}
+	bad = fwrite(b.data, 1, b.len, r->spool) != b.len;
+	bad |= fclose(r->spool) != 0;
 	r->spool = NULL;
 	sm_buf_free(&b);
+	if (bad) {
+		fail(r, 500, "internal error");
+		r->resp.detail = sm_xstrdup("cannot write the spool file");
+	} else
+		rc = 0;
 out:
 	jv_free(data);
 	jv_free(o);
@@ -2079,6 +2113,34 @@ out:
 
 /* The interface */
 
+/*
+ * Makes the decoy tenant of tenant_auth in a directory of its own,
+ * DATA_DIR/.sm-serve.XXXXXX (hidden from sm-tenant list), with a key
+ * that is thrown away.  Returns 0 or SM_EIO.
+ */
+static int
+decoy_create(struct sm_api *api)
+{
+	char key[SM_KEY_MAX], slug[SM_SLUG_MAX + 1];
+	int64_t t;
+	int rc;
+
+	api->decoy = *api->cfg;
+	api->decoy_dir = sm_xmalloc(strlen(api->cfg->data_dir) + 32);
+	sprintf(api->decoy_dir, "%s/.sm-serve.XXXXXX", api->cfg->data_dir);
+	if (mkdtemp(api->decoy_dir) == NULL) {
+		rc = sm_error(SM_EIO, "cannot create a directory in '%s': %s",
+		    api->cfg->data_dir, strerror(errno));
+		free(api->decoy_dir);
+		api->decoy_dir = NULL;
+		return rc;
+	}
+	api->decoy.data_dir = api->decoy_dir;
+	rc = sm_tenant_create(&api->decoy, "decoy", "decoy", slug, key, &t);
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 int
 sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 {
@@ -2117,6 +2179,10 @@ sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 		free(key);
 		api->admin = 1;
 	}
+	if ((rc = decoy_create(api)) != 0) {
+		sm_api_free(api);
+		return rc;
+	}
 	/* The document is written with ' for " (see apidoc.c). */
 	api->openapi = sm_xstrdup(sm_api_openapi_text);
 	for (p = api->openapi; *p != '\0'; p++)
@@ -2131,6 +2197,11 @@ sm_api_free(struct sm_api *api)
 {
 	if (api == NULL)
 		return;
+	if (api->decoy_dir != NULL) {
+		sm_tenant_delete(&api->decoy, "decoy");
+		rmdir(api->decoy_dir);
+		free(api->decoy_dir);
+	}
 	free(api->openapi);
 	free(api);
 }
@@ -2234,6 +2305,12 @@ const char *
 sm_api_tenant(const struct sm_api_req *r)
 {
 	return r->slug[0] != '\0' ? r->slug : NULL;
+}
+
+int
+sm_api_writes(const struct sm_api_req *r)
+{
+	return !r->ready && r->route->auth == AUTH_TENANT && r->route->write;
 }
 
 void

@@ -88,6 +88,12 @@ sm_db_error(struct sm_db *db, int rc, const char *what)
 	case SQLITE_CANTOPEN:
 	case SQLITE_READONLY:
 	case SQLITE_PERM:
+		/* "disk I/O error" alone does not say a disk is full. */
+		if (db != NULL && db->db != NULL &&
+		    sqlite3_system_errno(db->db) != 0)
+			return sm_error(SM_EIO, "tenant '%s': %s: %s (%s)",
+			    slug, what, msg,
+			    strerror(sqlite3_system_errno(db->db)));
 		return sm_error(SM_EIO, "tenant '%s': %s: %s", slug, what, msg);
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:

@@ -976,6 +976,11 @@ void sm_api_finish(struct sm_api_req *req);
 struct sm_api_resp *sm_api_response(struct sm_api_req *req);
 /* The tenant the key of the request named, or NULL (for the log). */
 const char *sm_api_tenant(const struct sm_api_req *req);
+/*
+ * 1 when the request, not yet answered, will write to its tenant: the
+ * server may run such requests of one tenant one at a time.
+ */
+int sm_api_writes(const struct sm_api_req *req);
 /* Frees the request, its response and its temporary files. */
 void sm_api_end(struct sm_api_req *req);
 /* Prints "METHOD PATH" of every route, one a line; 0 or SM_EIO. */

@@ -44,11 +44,13 @@ property_state >before
 # Another process holds the write lock until the file "release" exists.
 {
 	echo 'BEGIN IMMEDIATE;'
-	while [ ! -e release ]; do sleep 0.1; done
+	while [ ! -e release ] && [ -e data ]; do sleep 0.1; done
 	echo 'COMMIT;'
-} | sqlite3 data/acme.db &
-while sqlite3 -cmd '.timeout 0' data/acme.db 'BEGIN IMMEDIATE; ROLLBACK' \
+} | sqlite3 -cmd '.timeout 10000' data/acme.db &
+n=0
+while [ $n -lt 200 ] && sqlite3 data/acme.db 'BEGIN IMMEDIATE; ROLLBACK' \
     2>/dev/null; do
+	n=$((n + 1))
 	sleep 0.1
 done
 check_exit 'a busy tenant exits 75' 75 env SM_BUSY_TIMEOUT_MS=100 \

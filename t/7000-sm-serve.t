@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 199
+plan 201
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -33,6 +33,8 @@ check 'tenant answer, key shown once' jq_q '.id == "acme" and
     .name == "Acme Homes" and (.api_key | startswith("sm_acme_")) and
     (.created_at | test("^[0-9-]+T[0-9:.]+Z$"))'
 KA="X-API-Key: $(jq -r .api_key body)"
+check 'the decoy tenant of the server is no tenant' test \
+    "$(sm-tenant list | jq -r .id | tr '\n' ' ')" = 'acme '
 check 'the key itself is not stored' sh -c \
     "! grep -q '$(jq -r .api_key body)' data/acme.db*"
 expect 'slug made from the name' 201 POST /tenants -H "$ADMIN" -H "$J" \
@@ -407,4 +409,5 @@ check 'one log line per request, with the tenant' grep -q \
 serve_stop
 check 'SIGTERM: exit 0' test "$SERVE_STATUS" = 0
 check 'after finishing what was in progress' grep -q 'finishing' serve.log
+check 'and removing its decoy' sh -c '! ls -a data | grep -q sm-serve'
 done_testing

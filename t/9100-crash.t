@@ -5,14 +5,14 @@
 # and "sm-tenant check" clean.
 #
 # CRASH_KILLS (default 10) kills of each kind; CRASH_MAX_MS (default 500)
-# the latest moment of a kill after the start; CRASH_RECORDS (100000) the
+# the latest moment of a kill after the start; CRASH_RECORDS (50000) the
 # size of the input; CRASH_SEED to replay a run.  "make crash-long" runs
 # many more kills, spread over the whole run, commit included.
 cd "$(dirname "$0")"
 . ./lib.sh
 kills=${CRASH_KILLS:-10}
 maxms=${CRASH_MAX_MS:-500}
-nrec=${CRASH_RECORDS:-100000}
+nrec=${CRASH_RECORDS:-50000}
 seed=${CRASH_SEED:-$$}
 plan $((6 + 3 * kills + 3 * kills + 7))
 echo "# seed $seed, $kills kills each, up to $maxms ms, $nrec records"

@@ -45,27 +45,22 @@ perf_top() {
 		printf "| %s | %s | `%s` |\n", $1, $2, s }' | head -20
 }
 
-# cg_top FILE: the lib/ functions and the big library calls, inclusive.
-cg_top() {
-	echo
-	echo "Inclusive (a function and all it calls), % of all instructions:"
-	echo
-	echo "| incl. | function |"
-	echo "|---:|---|"
+# cg_incl FILE: "function percent" for every function, inclusive.
+cg_incl() {
 	callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
-	    awk -v keep="$CG_KEEP" '
-	BEGIN { n = split(keep, k, " "); for (i = 1; i <= n; i++) want[k[i]] = 1 }
+	    awk '
 	/PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
 	/ \[.*\]$/ && total > 0 {
 		c = $1; gsub(",", "", c)
 		f = $0; sub(/ \[.*\]$/, "", f); sub(/.*:/, "", f)
 		sub(/'\''.*/, "", f)
-		o = $0; sub(/.*\[/, "", o); sub(/\]$/, "", o); sub(/.*\//, "", o)
-		if (!(f in want) || seen[f]++) next
-		printf "| %.1f%% | `%s` (%s) |\n", 100 * c / total, f, o
+		if (!seen[f]++)
+			printf "%s %.1f\n", f, 100 * c / total
 	}'
-	echo
-	echo "Self (the top 12):"
+}
+
+# cg_self FILE: the top 12 functions by their own instructions.
+cg_self() {
 	echo
 	echo "| self | function |"
 	echo "|---:|---|"
@@ -80,17 +75,48 @@ cg_top() {
 	}'
 }
 
-CG_KEEP="sm_import run_input raw_record record sm_input_next sm_json_parse
-sm_json_check jv_parse_sized sm_rec_key sm_rec_digest canon sm_hash_hex
-find_row write_row sm_snap_take log_change sm_change_log jv_free
-sm_events_print sm_db_commit sm_run_begin sm_run_finish complete
-sm_sync sync_changed target_candidates sync_id sync_one find_target
-write_target target_hash log_event write_state sqlite3_step
-sqlite3_prepare_v3 sqlite3VdbeExec sqlite3BtreeInsert
-sqlite3BtreeIndexMoveto sqlite3BtreeTableMoveto sqlite3_reset
-sqlite3_clear_bindings sqlite3_column_text sqlite3_bind_text
-sqlite3WalFrames sqlite3PagerCommitPhaseOne sqlite3_exec malloc free
-XXH3_128bits jv_dump_string"
+# cg_table DIR: the functions of CG_ROWS, inclusive, for the three steps.
+cg_table() {
+	for s in import reimport sync; do
+		cg_incl "$1/cg.$s" >"$1/incl.$s"
+	done
+	echo
+	echo "| what | function | fresh import | identical re-import | initial sync |"
+	echo "|---|---|---:|---:|---:|"
+	echo "$CG_ROWS" | while IFS='|' read -r f what; do
+		[ -n "$f" ] || continue
+		a=$(awk -v f="$f" '$1 == f { print $2 "%" }' "$1/incl.import")
+		b=$(awk -v f="$f" '$1 == f { print $2 "%" }' "$1/incl.reimport")
+		c=$(awk -v f="$f" '$1 == f { print $2 "%" }' "$1/incl.sync")
+		[ -n "$a$b$c" ] || continue
+		echo "| $what | \`$f\` | ${a:--} | ${b:--} | ${c:--} |"
+	done
+}
+
+# What each step is made of: function|what it does (inclusive of callees).
+CG_ROWS="sm_import|the whole import (transaction, run log, input)
+sm_input_next|reading lines
+sm_json_parse|JSON: strict check and libjq parse
+sm_json_check|↳ strict check (ours)
+jv_parse_sized|↳ libjq parse into a jv tree
+sm_rec_key|the key
+sm_rec_digest|canonical form and XXH3-128
+jv_free|freeing jv trees
+find_row|import: lookup of the stored row
+write_row|import: insert or update of the row
+sm_snap_take|snapshots (1% changes only)
+sm_change_log|the change log (one row per change)
+sm_sync|the whole sync
+sync_changed|sync: the changed source rows, in seq order
+find_target|sync: lookup of the target row
+write_target|sync: insert of the target row (with its change log)
+target_hash|sync: target hash
+sm_events_print|events on stdout, after the commit
+sm_db_commit|commit (WAL write, fsync, checkpoint)
+sqlite3_step|all SQL statements
+malloc|malloc
+free|free"
+
 
 echo
 echo "## Where the time goes"
@@ -164,6 +190,16 @@ if [ "$MODE" = both ] || [ "$MODE" = callgrind ]; then
 			    --callgrind-out-file="$P/cg.$s" "$@" >/dev/null \
 			    2>"$P/cg.$s.err" || say "callgrind $s failed"
 		done
+		echo
+		echo "### callgrind: $PN records, inclusive instructions"
+		echo
+		echo "Each figure is the share of the step's instructions spent in" \
+		    "the function and all it calls (so the indented rows are part" \
+		    "of the row above them, marked ↳, and rows overlap). callgrind counts" \
+		    "each byte of a \\`rep stosb\\` as an instruction, which" \
+		    "inflates memset (SQLite zeroing new pages) against perf's" \
+		    "clock."
+		cg_table "$P"
 		for s in import reimport sync; do
 			case $s in
 			import) t="fresh import" ;;
@@ -171,8 +207,8 @@ if [ "$MODE" = both ] || [ "$MODE" = callgrind ]; then
 			sync) t="initial sync" ;;
 			esac
 			echo
-			echo "### callgrind: $t, $PN records"
-			cg_top "$P/cg.$s"
+			echo "### callgrind: $t, $PN records, self instructions"
+			cg_self "$P/cg.$s"
 		done
 	else
 		echo
