@@ -481,9 +481,11 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((d = start(ai, threads)) == NULL)
+	if ((d = start(ai, threads)) == NULL) {
+		sm_api_free(api);
 		errx(74, "cannot listen on %s", listen_opt != NULL ?
 		    listen_opt : cli.cfg.serve_listen);
+	}
 	freeaddrinfo(ai);
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	if (!cli.quiet)

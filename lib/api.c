@@ -648,9 +648,10 @@ body_open(struct sm_api_req *r)
 		return 1;
 	if (spool_create(r) != 0)
 		return 0;
+	/* application/json (with parameters), not application/jsonl. */
 	ct = header(r, "Content-Type");
 	r->envelope = ct != NULL && strncasecmp(ct, "application/json",
-	    16) == 0;
+	    16) == 0 && strchr("; \t", ct[16]) != NULL;
 	return 1;
 }
 
@@ -2161,8 +2162,11 @@ sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 		free(p);
 		if (rc != 0) {
 			free(api);
-			return sm_error(SM_ECONFIG, "serve.admin_key_file: %s",
-			    sm_errmsg());
+			p = sm_xstrdup(sm_errmsg());
+			rc = sm_error(SM_ECONFIG, "serve.admin_key_file: %s",
+			    p);
+			free(p);
+			return rc;
 		}
 		n = strlen(key);
 		while (n > 0 && isspace((unsigned char)key[n - 1]))

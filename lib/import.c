@@ -177,7 +177,8 @@ write_row(struct importer *im, struct row *r, const char *hash, int64_t seq)
 	else
 		stmt = sm_db_stmt(im->db, "UPDATE target_properties SET "
 		    "data = ?3, hash = ?4, seq = ?5, updated_at = ?6, "
-		    "deleted_at = NULL, has_manual_changes = ?7 WHERE id = ?8");
+		    "deleted_at = NULL, has_manual_changes = ?7, "
+		    "warning = iif(?7, warning, NULL) WHERE id = ?8");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, im->e->id);

@@ -642,6 +642,7 @@ struct sm_sync_stats {
 	uint64_t created, updated, deleted, unchanged, skipped, warnings;
 	uint64_t conflicts;	/* skips where the source changed as well */
 	uint64_t accepted;	/* manual versions adopted (--accept-manual) */
+	uint64_t flagged;	/* target rows of this source flagged manual */
 	uint64_t examined;	/* properties looked at: the cost of the run */
 };
 

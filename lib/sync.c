@@ -555,6 +555,32 @@ out:
 	return rc;
 }
 
+/*
+ * Manual changes stay flagged on the target until someone decides, but
+ * are reported as warnings only by the sync that first sees them; the
+ * count lets a daily job alert for as long as any is left.
+ */
+static int
+count_flagged(struct syncer *sy)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "SELECT count(*) FROM target_properties "
+	    "WHERE target_id = ? AND has_manual_changes "
+	    "AND (source_id IS NULL OR source_id = ?)");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
+	sqlite3_bind_int64(stmt, 2, sy->src->id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		sy->st->flagged = (uint64_t)sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : sm_db_error(sy->db, rc,
+	    "cannot count flagged properties");
+}
+
 void
 sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b)
 {
@@ -567,6 +593,7 @@ sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b)
 	sm_jw_int(b, "warnings", (int64_t)st->warnings);
 	sm_jw_int(b, "conflicts", (int64_t)st->conflicts);
 	sm_jw_int(b, "accepted", (int64_t)st->accepted);
+	sm_jw_int(b, "flagged", (int64_t)st->flagged);
 	sm_jw_int(b, "examined", (int64_t)st->examined);
 	sm_buf_addc(b, '}');
 }
@@ -610,6 +637,8 @@ sm_sync(struct sm_db *db, const struct sm_config *cfg,
 	} else if ((rc = sync_changed(&sy)) == 0)
 		rc = write_state(&sy);
 	if (rc != 0)
+		goto out;
+	if ((rc = count_flagged(&sy)) != 0)
 		goto out;
 	sm_sync_stats_json(st, &sy.msg);
 	if ((rc = sm_run_finish(run, "success", sy.msg.data, NULL)) != 0)

@@ -38,7 +38,7 @@ sm-import -q -s listings properties.json >/dev/null
 # Use case 2: sync from source to target.
 check_exit 'use case 2: sync --stats' 0 sm-sync listings website --stats
 cat >want <<'EOF'
-{"status":"success","run":2,"stats":{"created":2,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"examined":2}}
+{"status":"success","run":2,"stats":{"created":2,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":0,"examined":2}}
 EOF
 check_same 'created 2, updated 0, skipped 0, warnings 0' want out
 sed 's/ in [0-9.]* s$/ in T s/' err >got
@@ -119,7 +119,7 @@ echo '{"id": "PROP001", "title": "Beautiful Villa", "price": 530000, "bedrooms":
 check_exit 'sync with a source change over the manual one' 0 \
     sm-sync listings website --stats
 cat >want <<'EOF'
-{"status":"success","run":9,"stats":{"created":0,"updated":0,"deleted":0,"unchanged":0,"skipped":1,"warnings":1,"conflicts":1,"accepted":0,"examined":1}}
+{"status":"success","run":9,"stats":{"created":0,"updated":0,"deleted":0,"unchanged":0,"skipped":1,"warnings":1,"conflicts":1,"accepted":0,"flagged":1,"examined":1}}
 EOF
 check_same 'a conflict: skipped 1, warnings 1, conflicts 1' want out
 sqlite3 data/my-company.db "SELECT json_extract(data, '$.price'), \
@@ -198,7 +198,7 @@ check 'its hash is XXH3-128 of the canonical data' test \
 # --history: past sync runs.
 check_exit 'history of one pair' 0 sm-sync --history listings staging
 cat >want <<'EOF'
-{"run":16,"kind":"sync","source":"listings","target":"staging","started_at":"2026-11-29T05:00:00Z","finished_at":"2026-11-29T05:00:00Z","status":"success","stats":{"created":3,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"examined":3}}
+{"run":16,"kind":"sync","source":"listings","target":"staging","started_at":"2026-11-29T05:00:00Z","finished_at":"2026-11-29T05:00:00Z","status":"success","stats":{"created":3,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":0,"examined":3}}
 EOF
 check_same 'the run record' want out
 check_exit 'history of a source' 0 sm-sync --history listings

@@ -65,7 +65,7 @@ check_same 'the old target version was snapshotted' want got
 check_exit 'unchanged: --id on a synced property' 0 \
     sm-sync portal website --id A3 --stats
 check 'unchanged 1, examined 1' grep_q \
-    '"created":0,"updated":0,"deleted":0,"unchanged":1,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"examined":1}' out
+    '"created":0,"updated":0,"deleted":0,"unchanged":1,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":0,"examined":1}' out
 sqlite3 data/acme.db "SELECT data FROM source_properties" >same.ndjson
 check_exit 'an identical re-import' 0 sm-import -s portal same.ndjson
 check 'changes nothing' test ! -s out
@@ -122,7 +122,7 @@ check 'finds nothing to do' test ! -s out
 # Sync after sync: nothing to examine.
 check_exit 'sync after sync' 0 sm-sync portal website --stats
 cat >want <<'EOF'
-{"status":"success","run":19,"stats":{"created":0,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"examined":0}}
+{"status":"success","run":19,"stats":{"created":0,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":3,"examined":0}}
 EOF
 check_same 'is a no-op: examined 0' want out
 check_exit 'and again without --stats' 0 sm-sync portal website
@@ -188,7 +188,7 @@ echo 'skip A7 target has manual modifications' >want
 check_same 'a new manual change is skipped' want got
 check_exit '--accept-manual' 0 sm-sync portal website --accept-manual --stats
 check 'accepted 1, no warning' grep_q \
-    '"skipped":0,"warnings":0,"conflicts":0,"accepted":1,"examined":1}' out
+    '"skipped":0,"warnings":0,"conflicts":0,"accepted":1,"flagged":0,"examined":1}' out
 state | grep '^A7' >got
 echo 'A7|70|1|0|0|' >want
 check_same 'the manual data stays, as the new baseline' want got
