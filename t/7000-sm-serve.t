@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 201
+plan 209
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -76,6 +76,7 @@ check 'the source, as sm-tenant prints it' jq_q '.id == 1 and
     .name == "portal" and .type == "scraped" and
     .config == {"url":"https://ym.example"} and .map == null and
     .hash_ignore == ["scraped_at"] and .properties == 0'
+cp body Source.json
 check 'Location' grep -qi '^Location: /sources/1' headers
 expect 'POST /sources with a map and an id field' 201 POST /sources \
     -H "$KA" -H "$J" -d '{"name":"feed","type":"json",
@@ -133,6 +134,7 @@ expect 'POST /targets' 201 POST /targets -H "$KA" -H "$J" \
     -d '{"name":"website","type":"website","config":{"url":"https://acme.example"}}'
 check 'the target' jq_q '.id == 1 and .type == "website" and
     .properties == 0 and .manual_changes == 0'
+cp body Target.json
 check 'Location' grep -qi '^Location: /targets/1' headers
 expect 'a bad target type' 422 POST /targets -H "$KA" -H "$J" \
     -d '{"name":"x","type":"json"}'
@@ -157,6 +159,7 @@ check 'status, run, stats, rejects' jq_q '.status == "success" and
     (.run | type) == "number" and .stats == {"created":3,"updated":0,
     "unchanged":0,"deleted":0,"rejected":0} and .rejects == [] and
     .warnings == []'
+cp body ImportResult.json
 printf '%s\n' '{"id":"P1","title":"Villa","price":520000,"scraped_at":"tue"}' \
     '{"id":"P4","price":1e400}' 'not json' \
     '{"id":"P2","title":"Flat","price":250000}' >day2.ndjson
@@ -240,6 +243,7 @@ check 'the seed keys and ours' jq_q '.status == "success" and
     (.run | type) == "number" and .stats.created == 4 and
     .stats.updated == 0 and .stats.skipped == 0 and .stats.warnings == 0 and
     (.stats | has("deleted") and has("unchanged"))'
+cp body SyncResult.json
 expect 'dry_run=true' 200 POST '/sync/1/1?dry_run=true' -H "$KA"
 check 'no run' jq_q '.run == null'
 expect 'both manual options' 400 \
@@ -257,6 +261,7 @@ expect 'PATCH a target property' 200 PATCH /targets/1/properties/$pid \
     -H "$KA" -H "$J" -d '{"data":{"price":240000,"title":null}}'
 check 'a merge patch, marked manual' jq_q '.data == {"id":"P2",
     "price":240000} and .has_manual_changes == true and .hash != .synced_hash'
+cp body TargetProperty.json
 expect 'manual=true' 200 GET '/targets/1/properties?manual=true' -H "$KA"
 check 'only the edited one' jq_q 'map(.external_id) == ["P2"]'
 expect 'the Link keeps manual=true' 200 \
@@ -302,6 +307,7 @@ snap=$(jq '.[0].id' body)
 expect 'GET /snapshots/ID' 200 GET /snapshots/$snap -H "$KA"
 check 'with property_id and run' jq_q ".property_id == $pid and
     (.run | type) == \"number\" and .data.title == \"Flat\""
+cp body SnapshotFull.json
 expect 'GET /snapshots/999' 404 GET /snapshots/999 -H "$KA"
 expect 'a bad since' 400 GET '/snapshots?since=yesterday' -H "$KA"
 expect 'source and target both' 400 GET '/snapshots?source=1&target=1' \
@@ -330,6 +336,7 @@ expect 'a bad kind' 400 GET '/runs?kind=backup' -H "$KA"
 expect 'POST /cleanup?days=30' 200 POST '/cleanup?days=30' -H "$KA"
 check 'nothing is that old' jq_q '.tenant == "acme" and
     .snapshots_deleted == 0 and .runs_deleted == 0'
+cp body CleanupResult.json
 expect 'a dry run of days=0 keep=0' 200 \
     POST '/cleanup?days=0&keep=0&dry_run=true' -H "$KA"
 check 'would delete the snapshots' jq_q '.snapshots_deleted > 0'
@@ -395,6 +402,19 @@ check 'every body has a schema' jq_q '
     .value | ((.requestBody // {}).content // {} | .[] | has("schema")),
     (.responses[] | res(.) | (.content // {"x": {"schema": 1}}) | .[] |
     has("schema"))] | all'
+# Answers have the members their schemas list, no more, no fewer.
+for f in Source Target ImportResult SyncResult TargetProperty SnapshotFull \
+    CleanupResult; do
+	check "a $f has the members of its schema" jq_e -n \
+	    --slurpfile d openapi.json --slurpfile v $f.json --arg n $f '
+	    $d[0].components.schemas[$n] as $s | ($v[0] | keys) as $k |
+	    ($k - ($s.properties | keys)) == [] and ($s.required - $k) == []'
+done
+check 'and their stats too' sh -c 'for p in ImportResult:ImportStats \
+    SyncResult:SyncStats; do jq -n -e --slurpfile d openapi.json \
+    --slurpfile v ${p%:*}.json --arg n ${p#*:} "(\$v[0].stats | keys) ==
+    (\$d[0].components.schemas[\$n].properties | keys)" >/dev/null ||
+    exit 1; done'
 expect 'GET /docs without a key' 200 GET /docs
 check 'an HTML page' grep -qi '^Content-Type: text/html' headers
 check 'with a form per endpoint, built from /openapi.json' sh -c \

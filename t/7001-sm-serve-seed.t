@@ -142,7 +142,7 @@ check 'use case 6: none left' jq_q '. == []'
 
 # Use case 5: daily_sync.py as curl and jq, the script of the README.
 awk '/^```sh$/ { n++; on = 1; next } /^```/ { on = 0 } on && n == 2' \
-    "$TESTDIR/README-serve.fragment" | sed -e 's|^API_URL=.*|API_URL=$API_URL|' \
+    "$TOP/README" | sed -e 's|^API_URL=.*|API_URL=$API_URL|' \
     -e 's|^API_KEY=.*|API_KEY=$API_KEY|' >daily_sync.sh
 check 'the README has the script' grep -q 'sync/1/1' daily_sync.sh
 # The real-world example: a tenant made over HTTP with the admin key.
@@ -175,7 +175,7 @@ sed -i 's/^Starting daily sync - .*/Starting daily sync/' out
 cat >want <<'EOF'
 Starting daily sync
 Import: {"created":2,"updated":0,"unchanged":0,"deleted":0,"rejected":0}
-Sync: {"created":2,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"examined":2}
+Sync: {"created":2,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":0,"examined":2}
 EOF
 check_same 'day 1 output' want out
 curl -s -o body -X PATCH $URL/targets/1/properties/1 \
@@ -186,7 +186,7 @@ sed -i 's/^Starting daily sync - .*/Starting daily sync/' out
 cat >want <<'EOF'
 Starting daily sync
 Import: {"created":0,"updated":2,"unchanged":0,"deleted":0,"rejected":0}
-Sync: {"created":0,"updated":1,"deleted":0,"unchanged":0,"skipped":1,"warnings":1,"conflicts":1,"accepted":0,"examined":2}
+Sync: {"created":0,"updated":1,"deleted":0,"unchanged":0,"skipped":1,"warnings":1,"conflicts":1,"accepted":0,"flagged":1,"examined":2}
 WARNING: 1 properties have manual changes!
 YM1: source has changes but target has manual modifications
 EOF

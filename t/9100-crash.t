@@ -14,7 +14,7 @@ kills=${CRASH_KILLS:-10}
 maxms=${CRASH_MAX_MS:-500}
 nrec=${CRASH_RECORDS:-50000}
 seed=${CRASH_SEED:-$$}
-plan $((6 + 3 * kills + 3 * kills + 7))
+plan $((7 + 3 * kills + 3 * kills + 7))
 echo "# seed $seed, $kills kills each, up to $maxms ms, $nrec records"
 
 q() { sqlite3 "data/$1.db" "$2"; }
@@ -84,6 +84,7 @@ hB=$(content ref source 2)
 hC=$(content ref source 3)
 check 'A, B and C differ' test "$hA" != "$hB" -a "$hA" != "$hC"
 check_exit 'base import of A' 0 sm-import -q -T c -s feed A.ndjson
+check 'the tenant file is in WAL mode' test "$(q c 'pragma journal_mode')" = wal
 check 'base holds A' test "$(content c source 1)" = "$hA"
 
 # Imports, killed: each goes from the current file to the other one.

@@ -43,3 +43,5 @@ expect() {
 
 # jq_q FILTER: the body of the last request satisfies the jq FILTER.
 jq_q() { jq -e "$1" "$SCRATCH/body" >/dev/null; }
+# jq_e JQ-ARG...: jq -e, quietly (for check).
+jq_e() { jq -e "$@" >/dev/null; }
