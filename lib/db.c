@@ -205,7 +205,7 @@ set_pragmas(struct sm_db *db, const struct sm_config *cfg)
 	sqlite3_finalize(stmt);
 	if ((rc = sm_db_exec(db, "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA cache_size = -16384;"
+	    "PRAGMA cache_size = -40960;"
 	    "PRAGMA temp_store = FILE")) != 0)
 		return rc;
 	return 0;
