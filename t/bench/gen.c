@@ -19,8 +19,8 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define REC_MIN		450	/* bytes of a line, without the newline */
 #define REC_MAX		750
-#define TARGET_LO	520	/* the length aimed at, before the description */
-#define TARGET_HI	722	/* leaves room for a mutated title */
+#define TARGET_LO	520	/* the line length aimed at: drawn in */
+#define TARGET_HI	722	/* [LO, HI]; HI leaves room to mutate */
 #define ID_SPACE	1000000000ULL
 
 struct district {
@@ -469,7 +469,10 @@ main(int argc, char *argv[])
 	if (optind != argc || n > ID_SPACE)
 		usage();
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-	/* Ids: i -> (i * idmul + idadd) mod 10^9, a bijection (idmul odd, not 5k). */
+	/*
+	 * Ids: i -> (i * idmul + idadd) mod 10^9, a bijection when idmul is
+	 * prime to 10, so ids never repeat and arrive in no useful order.
+	 */
 	s = seed;
 	idmul = splitmix(&s) % ID_SPACE | 1;
 	if (idmul % 5 == 0)

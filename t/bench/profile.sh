@@ -196,7 +196,7 @@ if [ "$MODE" = both ] || [ "$MODE" = callgrind ]; then
 		echo "Each figure is the share of the step's instructions spent in" \
 		    "the function and all it calls (so the indented rows are part" \
 		    "of the row above them, marked ↳, and rows overlap). callgrind counts" \
-		    "each byte of a \\`rep stosb\\` as an instruction, which" \
+		    'each byte of a `rep stosb` as an instruction, which' \
 		    "inflates memset (SQLite zeroing new pages) against perf's" \
 		    "clock."
 		cg_table "$P"

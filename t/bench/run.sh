@@ -42,6 +42,12 @@ for f in "$TOP"/bin/sm-*; do
 done
 PATH=$W/bin:$PATH
 export SM_DATA_DIR XDG_CONFIG_HOME PATH
+# What was copied: the commit, and whether lib/ bin/ differ from it.
+commit=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(cd "$TOP" && git --no-optional-locks status --porcelain -- lib bin \
+    schema 2>/dev/null | wc -l)
+[ "$dirty" -gt 0 ] && commit="$commit (+ uncommitted changes in lib/ bin/)"
+started=$(date -u +%Y-%m-%dT%H:%MZ)
 for t in /usr/bin/time jq sqlite3 sqlite-utils sm-import sm-sync sm-tenant; do
 	command -v "$t" >/dev/null || { echo "bench: no $t" >&2; exit 69; }
 done
@@ -162,10 +168,6 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- the report --------------------------------------------------------
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-commit=$(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(cd "$TOP" && git --no-optional-locks status --porcelain -- lib bin schema 2>/dev/null |
-    wc -l)
-[ "$dirty" -gt 0 ] && commit="$commit (+ uncommitted changes in lib/ bin/)"
 {
 	echo "# make bench"
 	echo
@@ -175,7 +177,7 @@ dirty=$(cd "$TOP" && git --no-optional-locks status --porcelain -- lib bin schem
 	    "($(echo "$sizes" | cut -d'|' -f1)–$(echo "$sizes" |
 	    cut -d'|' -f2)); the 1% file changes price and title of" \
 	    "$nmut of them."
-	echo "sm at $commit, $(date -u +%Y-%m-%dT%H:%MZ)." \
+	echo "sm at $commit, run at $started." \
 	    "Regenerate with \`make bench\` (\`BENCH_N=100000 make bench\`" \
 	    "for a quick run)."
 	echo
