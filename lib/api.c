@@ -2261,7 +2261,8 @@ sm_api_feed(struct sm_api_req *r, const char *data, size_t n)
 			return 1;
 		}
 	}
-	i = fwrite(out.data, 1, out.len, r->spool);
+	/* out.data is NULL when no record ended in this piece. */
+	i = out.len > 0 ? fwrite(out.data, 1, out.len, r->spool) : 0;
 	n = out.len;
 	sm_buf_free(&out);
 	if (i == n)

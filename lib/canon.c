@@ -47,6 +47,7 @@ struct canon {
 	size_t nignore;
 	struct span *spans;		/* NULL: leave ignored members out */
 	size_t nspans;
+	int records;			/* refuse what must not be stored */
 };
 
 static const double pow10tab[] = {
@@ -391,6 +392,16 @@ value(struct canon *c, jv v, int depth)
 	case JV_KIND_NUMBER:
 		if ((n = sm_num_format(jv_number_value(v), num)) < 0)
 			return sm_error(SM_EDATA, "non-finite number");
+		/*
+		 * A record's integer beyond 2^53 that prints without an
+		 * exponent (9007199254740994, from 9007199254740994.0 or a
+		 * map) would be stored as a literal that sm_json_check()
+		 * refuses, and fail sm-tenant check.
+		 */
+		if (c->records && fabs(jv_number_value(v)) > TWO53 &&
+		    strpbrk(num, ".e") == NULL)
+			return sm_error(SM_EDATA, "number %s is an integer "
+			    "beyond 2^53: quote it as a string", num);
 		sm_buf_add(c->b, num, (size_t)n);
 		return 0;
 	case JV_KIND_STRING:
@@ -415,7 +426,7 @@ value(struct canon *c, jv v, int depth)
 /* Prints v into b; spans, when not NULL, receives the ignored members. */
 static int
 canon(jv v, const char *const *ignore, size_t n, struct sm_buf *b,
-    struct span *spans, size_t *nspans)
+    struct span *spans, size_t *nspans, int records)
 {
 	struct kent local[LOCAL_KEYS];
 	struct canon c;
@@ -431,6 +442,7 @@ canon(jv v, const char *const *ignore, size_t n, struct sm_buf *b,
 	c.nignore = ignore != NULL ? n : 0;
 	c.spans = spans;
 	c.nspans = 0;
+	c.records = records;
 	rc = value(&c, v, 1);
 	if (c.heap)
 		free(c.keys);
@@ -453,7 +465,7 @@ canon(jv v, const char *const *ignore, size_t n, struct sm_buf *b,
 int
 sm_canon(jv v, const char *const *ignore, size_t n, struct sm_buf *b)
 {
-	return canon(v, ignore, n, b, NULL, NULL);
+	return canon(v, ignore, n, b, NULL, NULL, 0);
 }
 
 /* XXH3-128 of the bytes as 32 lowercase hex digits, big-endian order. */
@@ -492,7 +504,9 @@ hash_state_hex(XXH3_state_t *st, char out[SM_HASH_HEX])
  * hash of the form without the ignored top-level members into hash.  The
  * form is printed once: ignored members are recorded as spans that the
  * streaming hash skips.  Does not consume rec.  Returns 0, or SM_EDATA as
- * sm_canon(); data is then empty and hash "".
+ * sm_canon() or for an integer beyond 2^53 that the form would print
+ * without an exponent (stored, it would not read back: SPEC §2 refuses
+ * such literals); data is then empty and hash "".
  */
 int
 sm_rec_digest(jv rec, const char *const *ignore, size_t n,
@@ -506,7 +520,7 @@ sm_rec_digest(jv rec, const char *const *ignore, size_t n,
 	sm_buf_reset(data);
 	hash[0] = '\0';
 	if (ignore == NULL || n == 0 || jv_get_kind(rec) != JV_KIND_OBJECT) {
-		if ((rc = canon(rec, NULL, 0, data, NULL, NULL)) != 0)
+		if ((rc = canon(rec, NULL, 0, data, NULL, NULL, 1)) != 0)
 			return rc;
 		sm_hash_hex(data->data, data->len, hash);
 		return 0;
@@ -514,7 +528,7 @@ sm_rec_digest(jv rec, const char *const *ignore, size_t n,
 	/* An object holds each key once: at most n members are ignored. */
 	if (n > LOCAL_SPANS)
 		spans = sm_xmalloc(n * sizeof(*spans));
-	rc = canon(rec, ignore, n, data, spans, &nspans);
+	rc = canon(rec, ignore, n, data, spans, &nspans, 1);
 	if (rc == 0) {
 		XXH3_INITSTATE(&st);
 		XXH3_128bits_reset(&st);

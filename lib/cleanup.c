@@ -9,18 +9,19 @@
 /*
  * Retention (SPEC §5.6), in one transaction per tenant:
  *
- *	what			goes when				with
- *	source tombstone	deleted_at < cutoff, and every sync	its snapshots
- *				pair of the source has carried it
- *				out (none lags behind its seq, no
- *				live target row it fed remains)
- *	target tombstone	deleted_at < cutoff, not a manual	its snapshots
- *				deletion the next sync must keep
- *	snapshot		taken_at < cutoff and not among the	-
- *				newest keep of its property (by
- *				taken_at, then id)
- *	change log row		at < runs cutoff			-
- *	run			started_at < runs cutoff		-
+ *	what		goes when				with
+ *	source tombstone deleted_at < cutoff, and every sync	its snapshots
+ *			pair of the source has carried it out
+ *			(none lags behind its seq, no live
+ *			target row it fed remains)
+ *	target tombstone deleted_at < cutoff, not a manual	its snapshots
+ *			deletion the next sync must keep
+ *	snapshot	taken_at < cutoff and not among the	-
+ *			newest keep of its property (by
+ *			taken_at, then id)
+ *	change log row	at < runs cutoff			-
+ *	run		started_at < runs cutoff		references
+ *								to it cleared
  *
  * A tombstone that sync still needs is not history but state: purging it
  * would leave the delete undone on a target (or, for a manual deletion on
@@ -61,11 +62,24 @@ static const char *const sql_snaps =
     "property_id ORDER BY taken_at DESC, id DESC) AS n FROM snapshots) "
     "WHERE n > ?2 AND taken_at < ?1)";
 static const char *const sql_changes = "DELETE FROM changes WHERE at < ?1";
+/*
+ * The ON DELETE SET NULL of the references to runs, done by hand: SQLite
+ * would scan the snapshots (run_id has no index, to keep the inserts of
+ * every run cheap) once per run deleted, one scan does here.
+ */
+#define OLD_RUNS "(SELECT id FROM runs WHERE started_at < ?1)"
+static const char *const sql_runs_snaps =
+    "UPDATE snapshots SET run_id = NULL WHERE run_id IN " OLD_RUNS;
+static const char *const sql_runs_changes =
+    "UPDATE changes SET run_id = NULL WHERE run_id IN " OLD_RUNS;
+static const char *const sql_runs_state =
+    "UPDATE sync_state SET last_run_id = NULL WHERE last_run_id IN " OLD_RUNS;
 static const char *const sql_runs = "DELETE FROM runs WHERE started_at < ?1";
 
 /*
  * Runs one of the statements above with the cutoff (and keep) bound and
- * adds the number of rows it deleted to *n.  Returns 0 or an SM_E* code.
+ * adds the number of rows it deleted (or changed) to *n.  Returns 0 or an
+ * SM_E* code.
  */
 static int
 purge(struct sm_db *db, const char *sql, int64_t cutoff, int keep,
@@ -109,7 +123,8 @@ sm_cleanup(struct sm_db *db, const struct sm_cleanup_opts *o,
     struct sm_cleanup_stats *st)
 {
 	int64_t now = sm_now(), snap_cut, runs_cut;
-	int rc;
+	uint64_t refs = 0;
+	int rc, frc;
 
 	memset(st, 0, sizeof(*st));
 	if (o->days < 0 || o->keep < 0 || o->runs_days < 0)
@@ -117,8 +132,14 @@ sm_cleanup(struct sm_db *db, const struct sm_cleanup_opts *o,
 		    "must not be negative");
 	snap_cut = cutoff(now, o->days);
 	runs_cut = cutoff(now, o->runs_days);
-	if ((rc = sm_db_begin(db)) != 0)
+	/*
+	 * Foreign key actions off for the run log (see OLD_RUNS); the pragma
+	 * only takes effect outside a transaction, and is per connection.
+	 */
+	if ((rc = sm_db_exec(db, "PRAGMA foreign_keys = OFF")) != 0)
 		return rc;
+	if ((rc = sm_db_begin(db)) != 0)
+		goto out;
 	/* Each step runs only while the previous ones succeeded. */
 	(void)((rc = purge(db, sql_source_snaps, snap_cut, 0,
 	    &st->snapshots)) ||
@@ -127,14 +148,17 @@ sm_cleanup(struct sm_db *db, const struct sm_cleanup_opts *o,
 	    (rc = purge(db, sql_target_rows, snap_cut, 0, &st->tombstones)) ||
 	    (rc = purge(db, sql_snaps, snap_cut, o->keep, &st->snapshots)) ||
 	    (rc = purge(db, sql_changes, runs_cut, 0, &st->changes)) ||
+	    (rc = purge(db, sql_runs_snaps, runs_cut, 0, &refs)) ||
+	    (rc = purge(db, sql_runs_changes, runs_cut, 0, &refs)) ||
+	    (rc = purge(db, sql_runs_state, runs_cut, 0, &refs)) ||
 	    (rc = purge(db, sql_runs, runs_cut, 0, &st->runs)));
-	if (rc != 0 || o->dry_run) {
+	if (rc != 0 || o->dry_run)
 		sm_db_rollback(db);
-		return rc;
-	}
-	if ((rc = sm_db_commit(db)) != 0)
+	else if ((rc = sm_db_commit(db)) != 0)
 		sm_db_rollback(db);
-	return rc;
+out:
+	frc = sm_db_exec(db, "PRAGMA foreign_keys = ON");
+	return rc != 0 ? rc : frc;
 }
 
 /*

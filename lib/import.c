@@ -336,30 +336,17 @@ rewrite(struct importer *im, struct row *r, const char *hash)
 	return 0;
 }
 
-/* One record, after the map: decide and write (see the table above). */
+/*
+ * One record whose key, canonical form (im->key, im->data) and hash are
+ * known: decide and write (see the table above).
+ */
 static int
-record(jv rec, void *arg)
+store(struct importer *im, const char *hash)
 {
-	struct importer *im = arg;
-	char hash[SM_HASH_HEX];
 	struct row r;
 	int64_t seq;
 	int rc, update, dup;
 
-	im->st->records++;
-	if (sm_rec_key(rec, im->e->id_field, &im->key) != 0) {
-		jv_free(rec);
-		return reject(im, sm_errmsg());
-	}
-	if (im->o->merge && (rc = merge(im, &rec)) != 0) {
-		jv_free(rec);
-		return rc < 0 ? rc : reject(im, im->msg.data);
-	}
-	rc = sm_rec_digest(rec, (const char *const *)im->ignore, im->nignore,
-	    &im->data, hash);
-	jv_free(rec);
-	if (rc != 0)
-		return reject(im, sm_errmsg());
 	memset(&r, 0, sizeof(r));
 	if ((rc = find_row(im, &r)) < 0)
 		return rc;
@@ -397,6 +384,31 @@ record(jv rec, void *arg)
 	    update ? r.hash : NULL);
 }
 
+/* One record, after the map: its key, form and hash, then store(). */
+static int
+record(jv rec, void *arg)
+{
+	struct importer *im = arg;
+	char hash[SM_HASH_HEX];
+	int rc;
+
+	im->st->records++;
+	if (sm_rec_key(rec, im->e->id_field, &im->key) != 0) {
+		jv_free(rec);
+		return reject(im, sm_errmsg());
+	}
+	if (im->o->merge && (rc = merge(im, &rec)) != 0) {
+		jv_free(rec);
+		return rc < 0 ? rc : reject(im, im->msg.data);
+	}
+	rc = sm_rec_digest(rec, (const char *const *)im->ignore, im->nignore,
+	    &im->data, hash);
+	jv_free(rec);
+	if (rc != 0)
+		return reject(im, sm_errmsg());
+	return store(im, hash);
+}
+
 /*
  * record() as the map's callback: its failure (--strict, a database
  * error) must not be taken for a runtime error of the program.
@@ -409,12 +421,16 @@ emit(jv rec, void *arg)
 	return im->emit_rc = record(rec, arg);
 }
 
-/* One raw input record: parse, map, and hand each result to record(). */
+/*
+ * One raw input record: parse, map, and hand each result to record().
+ * Without a map or --merge, sm_rec_fast() does what parse and record()
+ * would, with the same outcome and messages, and store() the rest.
+ */
 static int
 raw_record(struct importer *im, const struct sm_rawrec *raw)
 {
 	struct sm_json_err jerr;
-	char reason[256];
+	char reason[256], hash[SM_HASH_HEX];
 	jv rec;
 	int rc;
 
@@ -424,6 +440,14 @@ raw_record(struct importer *im, const struct sm_rawrec *raw)
 		snprintf(reason, sizeof(reason), "record longer than "
 		    "max_record_bytes (%zu)", im->cfg->max_record_bytes);
 		return reject(im, reason);
+	}
+	if (im->map == NULL && !im->o->merge) {
+		im->st->records++;
+		if (sm_rec_fast(raw->text, raw->len,
+		    (const char *const *)im->ignore, im->nignore,
+		    im->e->id_field, &im->data, hash, &im->key, &jerr) != 0)
+			return reject(im, sm_errmsg());
+		return store(im, hash);
 	}
 	if (sm_json_parse(raw->text, raw->len, &rec, &jerr) != 0) {
 		im->st->records++;
@@ -669,6 +693,7 @@ out:
 		free(msg);
 	}
 	sm_map_free(im.map);
+	sm_rec_fast_free();
 	sm_strv_free(im.ignore);
 	free(im.seen);
 	sm_buf_free(&im.key);

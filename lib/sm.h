@@ -244,6 +244,23 @@ int sm_rec_digest(jv rec, const char *const *ignore, size_t n,
  */
 int sm_rec_key(jv rec, const char *id_field, struct sm_buf *key);
 
+/* fastrec.c: the single-pass record path of import, without libjq */
+
+/*
+ * From the raw text of one record (len bytes), what sm_json_parse(),
+ * sm_rec_key(rec, id_field, key) and sm_rec_digest(rec, ignore, n, data,
+ * hash) give, to the byte: the same key, canonical form and hash, or the
+ * same refusal.  key and data are reset first.  Returns 0, or SM_EDATA
+ * with the reason in err (offset 0 unless the text is malformed) and, not
+ * truncated, in sm_errmsg(): the message the slow path reports; data
+ * and hash are then empty, and key too unless the key was found.  Keeps
+ * scratch memory per thread, freed by sm_rec_fast_free().
+ */
+int sm_rec_fast(const char *text, size_t len, const char *const *ignore,
+    size_t n, const char *id_field, struct sm_buf *data,
+    char hash[SM_HASH_HEX], struct sm_buf *key, struct sm_json_err *err);
+void sm_rec_fast_free(void);
+
 /* input.c: the one input loop */
 
 /*

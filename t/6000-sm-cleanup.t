@@ -3,7 +3,7 @@
 # clock set by SM_NOW so that every age and every count is exact.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 62
+plan 67
 
 q() { sqlite3 "data/$1.db" "$2"; }
 # imp TENANT DAY [ARGS]: imports stdin into source feed on 2026-01-DAY.
@@ -121,6 +121,16 @@ check 'nothing then' grep_q '"snapshots_deleted":0,"tombstones_deleted":0,"runs_
 check_exit 'built-in defaults (30 days, keep 1, runs 90)' 0 env SM_NOW=2026-03-01T00:00:00Z \
     sm-cleanup -T beta -n
 check 'keeps the newest one' grep_q '"snapshots_deleted":1,"tombstones_deleted":0,"runs_deleted":0}' out
+
+# Runs go, the snapshots they took stay, no longer pointing to them.
+check 'beta: snapshots taken by runs' \
+    test "$(q beta 'select count(*) from snapshots where run_id is not null')" = 2
+check_exit '--runs-days 0: every run' 0 env SM_NOW=2026-01-09T00:00:00Z \
+    sm-cleanup -T beta --runs-days 0 --days 1000
+check 'three runs, no snapshot' grep_q '"snapshots_deleted":0,"tombstones_deleted":0,"runs_deleted":3}' out
+check 'the snapshots no longer name a run' \
+    test "$(q beta 'select count(*) from snapshots where run_id is null')" = 2
+check_exit 'foreign keys consistent: check clean' 0 sm-tenant check beta
 
 # --all: every tenant, one line each, a broken one reported and skipped.
 check_exit '--all' 0 env SM_NOW=2026-03-01T00:00:00Z sm-cleanup --all --days 0 --keep 0 --vacuum

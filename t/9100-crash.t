@@ -28,14 +28,14 @@ successes() { q "$1" "select count(*) from runs where kind = '$2' and status = '
 # gen TAG: nrec records.  B (for the imports) changes every 50th record,
 # drops every 100th and adds 1% new ones, so that an import reads much,
 # then updates, deletes and creates, and commits about half a second in;
-# C (for the syncs) changes every 3rd, so that a sync has much to write.
+# C (for the syncs) changes every 8th, so that a sync has much to write.
 gen() {
 	awk -v n="$nrec" -v tag="$1" 'BEGIN {
 		for (i = 1; i <= n; i++) {
 			if (tag == "B" && i % 100 == 0)
 				continue
 			t = "A"
-			if ((tag == "B" && i % 50 == 0) || (tag == "C" && i % 3 == 0))
+			if ((tag == "B" && i % 50 == 0) || (tag == "C" && i % 8 == 0))
 				t = tag
 			printf "{\"id\":%d,\"price\":%d,\"rooms\":%d,\"t\":\"%s\"}\n",
 			    i, 100000 + i * 7, i % 6 + 1, t

@@ -9,7 +9,7 @@ if ! command -v valgrind >/dev/null 2>&1 || [ -n "${SM_ASAN:-}" ]; then
 	echo "1..0 # SKIP no valgrind, or a sanitizer build"
 	exit 0
 fi
-plan 17
+plan 19
 
 vg() {
 	valgrind -q --leak-check=full --show-leak-kinds=definite,indirect \
@@ -33,6 +33,18 @@ EOF
 check_exit 'sm-import with rejects' 65 vg sm-import -T acme -s feed --rejects rej v1.ndjson
 check 'imported three, rejected what SPEC says' grep_q '3 created.* 2 rejected' err
 check_exit 'sm-sync' 0 vg sm-sync -T acme feed web
+# Without a map, import takes the fast path (sm_rec_fast).
+sm-tenant -T acme source add plain --type json --hash-ignore seen >/dev/null
+cat >v3.ndjson <<'EOF'
+{"id":"p1","z":[1.5,-0,1e2,{"b":"\u00e9\n","a":null}],"a":"x","a":"y"}
+{"external_id":7,"seen":"mon","t":"Gr\u00fc\u00dfe \ud834\udd1e"}
+{"id":"p1","n":9007199254740994.0}
+{"id":""}
+EOF
+check_exit 'sm-import without a map (the fast path)' 65 vg sm-import \
+    -T acme -s plain --rejects rej3 v3.ndjson
+check 'the fast path imported two, rejected two' grep_q \
+    '2 created.* 2 rejected' err
 cat >v2.json <<'EOF'
 [{"ref":"a","price":110,"seen":"tue"},
  {"ref":"f","price":300}]
