@@ -272,7 +272,8 @@ merge(struct importer *im, jv *rec)
 
 /*
  * A duplicate key whose row this run wrote already: the later record
- * replaces that write (see the table above).
+ * replaces that write (see the table above).  Returns 0, an error, or 1
+ * when the caller is to treat the record as a first change of the row.
  */
 static int
 rewrite(struct importer *im, struct row *r, const char *hash)
@@ -290,10 +291,14 @@ rewrite(struct importer *im, struct row *r, const char *hash)
 	rc = sqlite3_step(stmt);
 	undo = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
 	sqlite3_reset(stmt);
+	/*
+	 * No change row: an earlier duplicate took the row back to its
+	 * version from before the run, so this record is a plain change.
+	 */
+	if (rc == SQLITE_DONE)
+		return 1;
 	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? sm_error(SM_EINTERNAL, "no change "
-		    "%lld in the log", (long long)r->seq) :
-		    sm_db_error(im->db, rc, "cannot read the change log");
+		return sm_db_error(im->db, rc, "cannot read the change log");
 	if ((rc = write_row(im, r, hash, r->seq)) != 0)
 		return rc;
 	if (!undo) {
@@ -356,8 +361,9 @@ store(struct importer *im, const char *hash)
 		sm_buf_addf(&im->msg, "%s:%zu: duplicate key '%s': the later "
 		    "record wins", im->raw->file, im->raw->line, im->key.data);
 		im->o->warn(im->msg.data, im->o->arg);
-		if (r.seq >= im->run->first_seq)
-			return rewrite(im, &r, hash);
+		if (r.seq >= im->run->first_seq &&
+		    (rc = rewrite(im, &r, hash)) != 1)
+			return rc;
 	}
 	if (r.id != 0 && !r.deleted && strcmp(r.hash, hash) == 0) {
 		if (!dup)

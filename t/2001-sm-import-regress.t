@@ -4,7 +4,7 @@
 # errors, the mass-delete guard).
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 64
+plan 68
 
 SM_NOW=2026-11-29T05:00:00Z SM_TENANT=acme
 export SM_NOW SM_TENANT
@@ -234,4 +234,14 @@ check_exit '--help' 0 sm-import --help
 check 'usage on stdout' grep_q '^usage: sm-import' out
 check_exit '--version' 0 sm-import --version
 check 'version' grep_q '^sm-import [0-9]' out
+
+# A key three times, the second record taking the row back to its stored
+# version: once a fatal "no change in the log", now one update.
+sm-tenant source add thrice --type api >/dev/null
+echo '{"id":"k","v":1}' | sm-import -q -s thrice >/dev/null
+printf '{"id":"k","v":2}\n{"id":"k","v":1}\n{"id":"k","v":3}\n' >thrice.ndjson
+check_exit 'a key three times, back and forth' 0 sm-import -s thrice thrice.ndjson
+check 'one update event' test "$(grep -c '"op":"update"' out)" = 1
+check 'the last record wins' test "$(sqlite3 data/acme.db "SELECT data FROM source_properties WHERE external_id = 'k' AND source_id = (SELECT id FROM sources WHERE name = 'thrice')")" = '{"id":"k","v":3}'
+check_exit 'tenant clean' 0 sm-tenant check acme
 done_testing
