@@ -16,7 +16,7 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # The Debian packages the build and the tests need (installed by "make deps").
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
-	sqlite3 jq mandoc perl curl
+	sqlite3 jq mandoc perl curl valgrind
 
 HDR = lib/sm.h
 LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
@@ -182,9 +182,9 @@ check-asan:
 	    PATH="$$PWD/bin:$$PATH" prove --timer t/ </dev/null
 
 # make crash-long: t/9100-crash.t with many more kills over a larger input,
-# spread over the whole run (commit included).
+# spread over the whole run (commit included).  Half an hour or more.
 crash-long: all
-	CRASH_KILLS=100 CRASH_MAX_MS=4000 CRASH_RECORDS=100000 \
+	CRASH_KILLS=100 CRASH_MAX_MS=2000 CRASH_RECORDS=100000 \
 	    PATH="$$PWD/bin:$$PATH" prove -v t/9100-crash.t </dev/null
 
 .PHONY: fuzz fuzz-fastrec check-asan crash-long

@@ -230,7 +230,9 @@ void sm_hash_hex(const void *p, size_t n, char out[SM_HASH_HEX]);
 /*
  * The canonical form of rec in data (reset first) and the hash of rec
  * without the ignored top-level fields in hash.  Does not consume rec.
- * Returns 0 or SM_EDATA as sm_canon().
+ * Returns 0, or SM_EDATA as sm_canon() and for an integral number beyond
+ * 2^53 that the form would print without an exponent (stored, it would
+ * not read back: SPEC §2 refuses such literals).
  */
 int sm_rec_digest(jv rec, const char *const *ignore, size_t n,
     struct sm_buf *data, char hash[SM_HASH_HEX]);
