@@ -670,34 +670,11 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	if (o->complete && (rc = complete(&im)) != 0)
 		goto out;
 	sm_import_stats_json(st, &im.msg);
-	if ((rc = sm_run_finish(run, st->rejected ? "partial" : "success",
-	    im.msg.data, NULL)) != 0)
-		goto out;
-	if (o->dry_run) {
-		if (o->done != NULL)
-			rc = o->done(db, run, o->arg);
-		sm_db_rollback(db);
-		began = 0;
-		goto out;
-	}
-	if ((rc = sm_db_commit(db)) != 0)
-		goto out;
-	began = 0;
-	if (o->done != NULL)
-		rc = o->done(db, run, o->arg);
+	rc = sm_run_finish(run, st->rejected ? "partial" : "success",
+	    im.msg.data, NULL);
 out:
-	if (began) {
-		char *msg = sm_xstrdup(sm_errmsg());
-
-		sm_db_rollback(db);
-		if (!o->dry_run && run->kind != NULL && rc != SM_EBUSY) {
-			sm_import_stats_json(st, &im.msg);
-			sm_run_log_failure(run, rc == SM_EINTR ? "interrupted" :
-			    "failed", msg);
-		}
-		sm_error(rc, "%s", msg);
-		free(msg);
-	}
+	if (began)
+		rc = sm_run_end(db, run, rc, o->dry_run, o->done, o->arg);
 	sm_map_free(im.map);
 	sm_rec_fast_free();
 	sm_strv_free(im.ignore);

@@ -1,5 +1,6 @@
 /* See LICENSE file for copyright and license details. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
@@ -113,6 +114,31 @@ sm_run_log_failure(struct sm_run *run, const char *status, const char *error)
 		return rc;
 	}
 	return 0;
+}
+
+int
+sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
+    int (*done)(struct sm_db *, const struct sm_run *, void *), void *arg)
+{
+	char *msg;
+
+	if (rc == 0 && dry_run) {
+		if (done != NULL)
+			rc = done(db, run, arg);
+		sm_db_rollback(db);
+		return rc;
+	}
+	if (rc == 0 && (rc = sm_db_commit(db)) == 0)
+		return done != NULL ? done(db, run, arg) : 0;
+	msg = sm_xstrdup(sm_errmsg());
+	sm_db_rollback(db);
+	/* A busy tenant would refuse the log too; a dry run is never logged. */
+	if (!dry_run && run->kind != NULL && rc != SM_EBUSY)
+		sm_run_log_failure(run, rc == SM_EINTR ? "interrupted" :
+		    "failed", msg);
+	sm_error(rc, "%s", msg);
+	free(msg);
+	return rc;
 }
 
 int

@@ -551,6 +551,17 @@ int sm_run_finish(struct sm_run *run, const char *status, const char *stats,
 int sm_run_log_failure(struct sm_run *run, const char *status,
     const char *error);
 /*
+ * Ends a run whose transaction is open, with rc the outcome of its work.
+ * When rc is 0: commits, or in a dry run rolls back, and calls done(db,
+ * run, arg) (may be NULL) once the outcome is final and before it is
+ * reported: after the commit, before a dry run's rollback.  Otherwise, or
+ * when the commit fails: rolls back and logs the run as failed or
+ * interrupted (not a dry run, not a run never begun, not a busy tenant).
+ * Returns 0 or the error, its message kept for sm_errmsg().
+ */
+int sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
+    int (*done)(struct sm_db *, const struct sm_run *, void *), void *arg);
+/*
  * Prints the run log as NDJSON records of SPEC §5.3 to f: runs of kind
  * (NULL: all), of source/target ids when not 0, oldest first.
  */

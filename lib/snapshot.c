@@ -696,31 +696,10 @@ sm_snap_restore(struct sm_db *db, const struct sm_endpoint *e,
 		goto out;
 	}
 	sm_restore_stats_json(st, &b);
-	if ((rc = sm_run_finish(run, "success", b.data, NULL)) != 0)
-		goto out;
-	if (o->dry_run) {
-		if (o->done != NULL)
-			rc = o->done(db, run, o->arg);
-		sm_db_rollback(db);
-		began = 0;
-		goto out;
-	}
-	if ((rc = sm_db_commit(db)) != 0)
-		goto out;
-	began = 0;
-	if (o->done != NULL)
-		rc = o->done(db, run, o->arg);
+	rc = sm_run_finish(run, "success", b.data, NULL);
 out:
-	if (began) {
-		char *msg = sm_xstrdup(sm_errmsg());
-
-		sm_db_rollback(db);
-		if (!o->dry_run && run->kind != NULL && rc != SM_EBUSY)
-			sm_run_log_failure(run, rc == SM_EINTR ?
-			    "interrupted" : "failed", msg);
-		sm_error(rc, "%s", msg);
-		free(msg);
-	}
+	if (began)
+		rc = sm_run_end(db, run, rc, o->dry_run, o->done, o->arg);
 	sm_buf_free(&b);
 	return rc;
 }
