@@ -158,14 +158,8 @@ print_stats(const struct sm_import_stats *st, const struct sm_run *run)
 	sm_buf_init(&b);
 	sm_buf_init(&stats);
 	sm_import_stats_json(st, &stats);
-	sm_jw_begin(&b);
-	sm_jw_str(&b, "status", st->rejected ? "partial" : "success");
-	if (nflag)
-		sm_jw_null(&b, "run");
-	else
-		sm_jw_int(&b, "run", run->id);
-	sm_jw_raw(&b, "stats", stats.data);
-	sm_jw_end(&b);
+	sm_jw_result(&b, st->rejected ? "partial" : "success",
+	    nflag ? 0 : run->id, stats.data);
 	sm_jw_put(&b, stdout);
 	sm_buf_free(&b);
 	sm_buf_free(&stats);

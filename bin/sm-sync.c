@@ -112,14 +112,7 @@ sync(struct sm_db *db, char **argv, int *warnings)
 		sm_buf_init(&b);
 		sm_buf_init(&stats);
 		sm_sync_stats_json(&st, &stats);
-		sm_jw_begin(&b);
-		sm_jw_str(&b, "status", "success");
-		if (nflag)
-			sm_jw_null(&b, "run");
-		else
-			sm_jw_int(&b, "run", run.id);
-		sm_jw_raw(&b, "stats", stats.data);
-		sm_jw_end(&b);
+		sm_jw_result(&b, "success", nflag ? 0 : run.id, stats.data);
 		rc = sm_jw_put(&b, stdout);
 		sm_buf_free(&b);
 		sm_buf_free(&stats);

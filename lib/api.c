@@ -1855,14 +1855,7 @@ h_sync(struct sm_api_req *r)
 	sm_buf_init(&b);
 	sm_buf_init(&stats);
 	sm_sync_stats_json(&st, &stats);
-	sm_jw_begin(&b);
-	sm_jw_str(&b, "status", "success");
-	if (o.dry_run)
-		sm_jw_null(&b, "run");
-	else
-		sm_jw_int(&b, "run", run.id);
-	sm_jw_raw(&b, "stats", stats.data);
-	sm_jw_end(&b);
+	sm_jw_result(&b, "success", o.dry_run ? 0 : run.id, stats.data);
 	sm_buf_free(&stats);
 	reply(r, 200, &b);
 out:
@@ -1966,14 +1959,7 @@ h_snap_restore(struct sm_api_req *r)
 	sm_buf_init(&b);
 	sm_buf_init(&stats);
 	sm_restore_stats_json(&st, &stats);
-	sm_jw_begin(&b);
-	sm_jw_str(&b, "status", "success");
-	if (o.dry_run)
-		sm_jw_null(&b, "run");
-	else
-		sm_jw_int(&b, "run", run.id);
-	sm_jw_raw(&b, "stats", stats.data);
-	sm_jw_end(&b);
+	sm_jw_result(&b, "success", o.dry_run ? 0 : run.id, stats.data);
 	sm_buf_free(&stats);
 	reply(r, 200, &b);
 out:

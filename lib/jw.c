@@ -90,6 +90,20 @@ sm_jw_end(struct sm_buf *b)
 	sm_buf_add(b, "}\n", 2);
 }
 
+void
+sm_jw_result(struct sm_buf *b, const char *status, int64_t run,
+    const char *stats)
+{
+	sm_jw_begin(b);
+	sm_jw_str(b, "status", status);
+	if (run > 0)
+		sm_jw_int(b, "run", run);
+	else
+		sm_jw_null(b, "run");
+	sm_jw_raw(b, "stats", stats);
+	sm_jw_end(b);
+}
+
 int
 sm_jw_put(struct sm_buf *b, FILE *f)
 {

@@ -343,6 +343,12 @@ void sm_jw_null(struct sm_buf *b, const char *key);
 void sm_jw_time(struct sm_buf *b, const char *key, int64_t ms); /* <0: null */
 void sm_jw_raw(struct sm_buf *b, const char *key, const char *json); /* NULL: null */
 void sm_jw_end(struct sm_buf *b);		/* writes "}\n" */
+/*
+ * Resets b to the result line of a run, {"status":…,"run":…,"stats":…}
+ * (SPEC §4, --stats and the API); run 0 (a dry run) prints null.
+ */
+void sm_jw_result(struct sm_buf *b, const char *status, int64_t run,
+    const char *stats);
 /* Writes b to f; returns 0 or SM_EIO. */
 int sm_jw_put(struct sm_buf *b, FILE *f);
 /* Flushes and closes stdout; returns 0 or SM_EIO (SIGPIPE stays default). */
