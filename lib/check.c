@@ -209,6 +209,14 @@ check_orphans(struct checker *c)
 		    "beyond the change log' FROM target_properties WHERE seq > "
 		    "(SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
 		    "WHERE name = 'changes')",
+		"SELECT 'source property ' || id || ' has no change log row "
+		    "for its change number' FROM source_properties p "
+		    "WHERE NOT EXISTS (SELECT 1 FROM changes c "
+		    "WHERE c.seq = p.seq)",
+		"SELECT 'target property ' || id || ' has no change log row "
+		    "for its change number' FROM target_properties p "
+		    "WHERE NOT EXISTS (SELECT 1 FROM changes c "
+		    "WHERE c.seq = p.seq)",
 		"SELECT 'run ' || id || ' is still marked running' FROM runs "
 		    "WHERE status = 'running'",
 	};

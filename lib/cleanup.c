@@ -19,7 +19,9 @@
  *	snapshot	taken_at < cutoff and not among the	-
  *			newest keep of its property (by
  *			taken_at, then id)
- *	change log row	at < runs cutoff			-
+ *	change log row	at < runs cutoff, and not the latest	-
+ *			change of a property still stored
+ *			(sync finds what changed through it)
  *	run		started_at < runs cutoff		references
  *								to it cleared
  *
@@ -61,7 +63,14 @@ static const char *const sql_snaps =
     "taken_at, row_number() OVER (PARTITION BY source_id, target_id, "
     "property_id ORDER BY taken_at DESC, id DESC) AS n FROM snapshots) "
     "WHERE n > ?2 AND taken_at < ?1)";
-static const char *const sql_changes = "DELETE FROM changes WHERE at < ?1";
+/* Sync finds a changed row by its latest change: that one stays. */
+static const char *const sql_changes = "DELETE FROM changes WHERE at < ?1 "
+    "AND NOT EXISTS (SELECT 1 FROM source_properties p "
+    "WHERE changes.source_id IS NOT NULL AND p.id = changes.property_id "
+    "AND p.seq = changes.seq) "
+    "AND NOT EXISTS (SELECT 1 FROM target_properties p "
+    "WHERE changes.target_id IS NOT NULL AND p.id = changes.property_id "
+    "AND p.seq = changes.seq)";
 /*
  * The ON DELETE SET NULL of the references to runs, done by hand: SQLite
  * would scan the snapshots (run_id has no index, to keep the inserts of

@@ -203,9 +203,15 @@ set_pragmas(struct sm_db *db, const struct sm_config *cfg)
 		return rc;
 	}
 	sqlite3_finalize(stmt);
+	/*
+	 * 16 MiB of page cache holds what runs come back to (the upper
+	 * b-tree levels, the pages being appended to); a larger one only
+	 * buys fresh memory, which costs more to touch than the reads it
+	 * would save on pages a run visits once (BENCH.md).
+	 */
 	if ((rc = sm_db_exec(db, "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA cache_size = -40960;"
+	    "PRAGMA cache_size = -16384;"
 	    "PRAGMA temp_store = FILE")) != 0)
 		return rc;
 	return 0;

@@ -203,8 +203,8 @@ write_row(struct importer *im, struct row *r, const char *hash, int64_t seq)
 }
 
 static int
-log_change(struct importer *im, int64_t id, int64_t seq, const char *op,
-    const char *hash, const char *prev_hash)
+log_change(struct importer *im, int64_t id, int64_t seq, int64_t prev_seq,
+    const char *op, const char *hash, const char *prev_hash)
 {
 	struct sm_prop p;
 	int rc;
@@ -212,6 +212,7 @@ log_change(struct importer *im, int64_t id, int64_t seq, const char *op,
 	sm_prop_init(&p, im->e->side, im->e->id);
 	p.id = id;
 	p.seq = seq;
+	p.prev_seq = prev_seq;
 	p.external_id = im->key.data;
 	snprintf(p.hash, sizeof(p.hash), "%s", hash != NULL ? hash : "");
 	rc = sm_change_log(im->run, &p, op, prev_hash, NULL);
@@ -279,17 +280,20 @@ static int
 rewrite(struct importer *im, struct row *r, const char *hash)
 {
 	sqlite3_stmt *stmt;
+	int64_t prev_seq = 0;
 	int rc, undo;
 
 	if (strcmp(r->hash, hash) == 0)
 		return 0;
 	if ((stmt = sm_db_stmt(im->db, "SELECT prev_hash IS NOT NULL AND "
-	    "prev_hash = ?2 FROM changes WHERE seq = ?1")) == NULL)
+	    "prev_hash = ?2, prev_seq FROM changes WHERE seq = ?1")) == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, r->seq);
 	sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	undo = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
+	if (rc == SQLITE_ROW)
+		prev_seq = sqlite3_column_int64(stmt, 1);
 	sqlite3_reset(stmt);
 	/*
 	 * No change row: an earlier duplicate took the row back to its
@@ -299,7 +303,11 @@ rewrite(struct importer *im, struct row *r, const char *hash)
 		return 1;
 	if (rc != SQLITE_ROW)
 		return sm_db_error(im->db, rc, "cannot read the change log");
-	if ((rc = write_row(im, r, hash, r->seq)) != 0)
+	/*
+	 * Undone, the row takes back the number of its change before the
+	 * run: sync finds a row by the change row its seq names.
+	 */
+	if ((rc = write_row(im, r, hash, undo ? prev_seq : r->seq)) != 0)
 		return rc;
 	if (!undo) {
 		stmt = sm_db_stmt(im->db, "UPDATE changes SET hash = ?2 "
@@ -322,16 +330,19 @@ rewrite(struct importer *im, struct row *r, const char *hash)
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
 		return sm_db_error(im->db, rc, "cannot log a change");
+	/* By external_id, which the snapshot indexes lead with. */
 	stmt = sm_db_stmt(im->db, im->e->side == SM_SOURCE ?
 	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
-	    "AND source_id = ?3" :
+	    "AND source_id = ?3 AND external_id = ?4" :
 	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
-	    "AND target_id = ?3");
+	    "AND target_id = ?3 AND external_id = ?4");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, im->run->id);
 	sqlite3_bind_int64(stmt, 2, r->id);
 	sqlite3_bind_int64(stmt, 3, im->e->id);
+	sqlite3_bind_text(stmt, 4, im->key.data, (int)im->key.len,
+	    SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)
@@ -349,7 +360,7 @@ static int
 store(struct importer *im, const char *hash)
 {
 	struct row r;
-	int64_t seq;
+	int64_t seq, prev_seq;
 	int rc, update, dup;
 
 	memset(&r, 0, sizeof(r));
@@ -378,6 +389,7 @@ store(struct importer *im, const char *hash)
 	if (r.id != 0 && (rc = sm_snap_take(im->run, im->e->side, r.id,
 	    "update", NULL, NULL)) != 0)
 		return rc;
+	prev_seq = r.id != 0 ? r.seq : 0;
 	seq = im->run->next_seq++;
 	if ((rc = write_row(im, &r, hash, seq)) != 0)
 		return rc;
@@ -386,8 +398,8 @@ store(struct importer *im, const char *hash)
 		im->st->updated++;
 	else
 		im->st->created++;
-	return log_change(im, r.id, seq, update ? "update" : "create", hash,
-	    update ? r.hash : NULL);
+	return log_change(im, r.id, seq, prev_seq, update ? "update" : "create",
+	    hash, update ? r.hash : NULL);
 }
 
 /* One record, after the map: its key, form and hash, then store(). */
@@ -541,6 +553,7 @@ complete(struct importer *im)
 		memcpy(prev, p.hash, sizeof(prev));
 		p.deleted_at = im->run->started_at;
 		p.updated_at = im->run->started_at;
+		p.prev_seq = p.seq;
 		p.seq = im->run->next_seq++;
 		if (p.side == SM_TARGET)
 			p.manual = p.synced_hash[0] != '\0';

@@ -222,7 +222,8 @@ sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
 
 	stmt = sm_db_stmt(run->db, "INSERT INTO changes (seq, run_id, "
 	    "source_id, target_id, property_id, external_id, op, hash, "
-	    "prev_hash, warning, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	    "prev_hash, warning, at, prev_seq) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, p->seq);
@@ -237,6 +238,8 @@ sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
 	bind_opt_text(stmt, 9, prev_hash);
 	sqlite3_bind_text(stmt, 10, warning, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 11, run->started_at);
+	if (p->prev_seq != 0)
+		sqlite3_bind_int64(stmt, 12, p->prev_seq);
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE)

@@ -585,6 +585,7 @@ struct sm_prop {
 	char *data;		/* canonical JSON */
 	char hash[SM_HASH_HEX];
 	int64_t seq;
+	int64_t prev_seq;	/* for sm_change_log: seq before it; 0 none */
 	int64_t deleted_at;	/* -1: live */
 	int64_t created_at;
 	int64_t updated_at;
@@ -622,7 +623,9 @@ int sm_snap_take(struct sm_run *run, enum sm_side side, int64_t prop_id,
 /*
  * Appends a change of p to the log under number p->seq, which the caller
  * took from run->next_seq++ and wrote with the row (sm_prop_put first, so
- * that the row has its id).  prev_hash and warning may be NULL.
+ * that the row has its id).  prev_hash and warning may be NULL; p->prev_seq,
+ * when not 0, is the seq the row had before, which an import puts back
+ * when a later duplicate key undoes the change.
  */
 int sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
     const char *prev_hash, const char *warning);

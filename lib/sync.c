@@ -144,6 +144,7 @@ log_event(struct syncer *sy, const struct trow *r, const char *ext,
 	sm_prop_init(&p, SM_TARGET, sy->tgt->id);
 	p.id = r->id;
 	p.seq = seq;
+	p.prev_seq = r->seq;
 	p.external_id = (char *)ext;
 	snprintf(p.hash, sizeof(p.hash), "%s", hash != NULL ? hash : "");
 	return sm_change_log(sy->run, &p, op, prev, warning);
@@ -432,41 +433,123 @@ sync_id(struct syncer *sy, const char *ext, int only_unseen)
 	return rc;
 }
 
-/* The external ids of target rows that changed, or are flagged manual. */
+/* External ids of target rows to look at once the changes are synced. */
+struct idlist {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+idlist_add(struct idlist *l, const char *id)
+{
+	if (l->n == l->cap)
+		l->v = sm_xrealloc(l->v, (l->cap = l->cap ? 2 * l->cap : 16) *
+		    sizeof(*l->v));
+	l->v[l->n++] = sm_xstrdup(id);
+}
+
+static void
+idlist_free(struct idlist *l)
+{
+	while (l->n > 0)
+		free(l->v[--l->n]);
+	free(l->v);
+}
+
 static int
-target_candidates(struct syncer *sy, char ***ids, size_t *n)
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted, each id once: a row can be both changed and flagged. */
+static void
+idlist_unique(struct idlist *l)
+{
+	size_t i, n = 0;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	for (i = 1; i < l->n; i++) {
+		if (strcmp(l->v[i], l->v[n]) == 0)
+			free(l->v[i]);
+		else
+			l->v[++n] = l->v[i];
+	}
+	l->n = n + 1;
+}
+
+/* --overwrite-manual and --accept-manual decide every flagged row. */
+static int
+flagged_rows(struct syncer *sy, struct idlist *l)
 {
 	sqlite3_stmt *stmt;
-	size_t cap = 0;
-	char **v = NULL;
 	int rc;
 
-	/* Two indexed searches: "seq > ?2 OR ..." would scan the target. */
 	stmt = sm_db_stmt(sy->db, "SELECT external_id FROM target_properties "
-	    "WHERE target_id = ?1 AND seq > ?2 UNION "
-	    "SELECT external_id FROM target_properties "
-	    "WHERE ?3 AND target_id = ?1 AND has_manual_changes");
+	    "WHERE target_id = ? AND has_manual_changes");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
-	sqlite3_bind_int64(stmt, 2, sy->target_seq);
-	sqlite3_bind_int(stmt, 3, sy->o->overwrite_manual ||
-	    sy->o->accept_manual);
-	*n = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (*n + 2 > cap)
-			v = sm_xrealloc(v, (cap = cap ? 2 * cap : 16) *
-			    sizeof(*v));
-		v[(*n)++] = sm_xstrdup((const char *)
-		    sqlite3_column_text(stmt, 0));
-	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		idlist_add(l, (const char *)sqlite3_column_text(stmt, 0));
 	sqlite3_reset(stmt);
-	if (v == NULL)
-		v = sm_xcalloc(1, sizeof(*v));
-	v[*n] = NULL;
-	*ids = v;
 	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
 	    "cannot read target properties");
+}
+
+/*
+ * A change of the log counts only when it is its row's latest (the one
+ * the row's seq names): the earlier changes of the same row are history.
+ * A source row's latest change is synced at once.
+ */
+static int
+source_change(struct syncer *sy, int64_t id, int64_t seq)
+{
+	sqlite3_stmt *stmt;
+	struct srow s;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, SOURCE_ROW "WHERE id = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		srow_fill(stmt, &s);
+		rc = s.seq == seq ? sync_one(sy, &s) : 0;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(sy->db, rc, "cannot read a source property");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/*
+ * A target row's latest change is noted: the row is looked at after the
+ * source's changes, unless one of those took care of it (a write gives
+ * the row a new seq, so a later change row of it no longer counts).
+ */
+static int
+target_change(struct syncer *sy, int64_t id, int64_t seq, struct idlist *l)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "SELECT external_id FROM target_properties "
+	    "WHERE id = ? AND seq = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, seq);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		idlist_add(l, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	    sm_db_error(sy->db, rc, "cannot read a target property");
 }
 
 static int
@@ -517,41 +600,89 @@ interrupted(void)
 	    sm_error(SM_EINTR, "interrupted: nothing was written") : 0;
 }
 
+/* Changes read from the log at a time: no cursor stays open on it. */
+#define CHANGE_BATCH 4096
+
+struct change {
+	int64_t seq;
+	int64_t property_id;
+	int target;
+};
+
+/*
+ * Reads the next batch of the pair's changes after *from (up to this
+ * run's own first number) into batch; *n gets how many.
+ */
+static int
+read_changes(struct syncer *sy, int64_t from, struct change *batch,
+    size_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(sy->db, "SELECT seq, target_id IS NOT NULL, "
+	    "property_id FROM changes WHERE seq > ?1 AND seq < ?2 "
+	    "AND (source_id = ?3 OR target_id = ?4) ORDER BY seq LIMIT ?5");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, from);
+	sqlite3_bind_int64(stmt, 2, sy->run->first_seq);
+	sqlite3_bind_int64(stmt, 3, sy->src->id);
+	sqlite3_bind_int64(stmt, 4, sy->tgt->id);
+	sqlite3_bind_int(stmt, 5, CHANGE_BATCH);
+	*n = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		batch[*n].seq = sqlite3_column_int64(stmt, 0);
+		batch[*n].target = sqlite3_column_int(stmt, 1);
+		batch[*n].property_id = sqlite3_column_int64(stmt, 2);
+		(*n)++;
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
+	    "cannot read the change log");
+}
+
+/*
+ * What changed since the pair last ran, found in the change log (a range
+ * of its primary key): the source's changes are synced in their order,
+ * then the target rows that changed on their own are looked at.
+ */
 static int
 sync_changed(struct syncer *sy)
 {
-	sqlite3_stmt *stmt;
-	struct srow s;
-	char **ids = NULL;
-	size_t n = 0, i;
-	int rc;
+	struct change *batch;
+	struct idlist later;
+	int64_t from = sy->source_seq < sy->target_seq ? sy->source_seq :
+	    sy->target_seq;
+	size_t n, i;
+	int rc = 0;
 
-	/* Collected before any write: the writes renumber these rows. */
-	if ((rc = target_candidates(sy, &ids, &n)) != 0)
-		goto out;
-	stmt = sm_db_stmt(sy->db, SOURCE_ROW
-	    "WHERE source_id = ? AND seq > ? ORDER BY seq");
-	if (stmt == NULL) {
-		rc = SM_EINTERNAL;
-		goto out;
-	}
-	sqlite3_bind_int64(stmt, 1, sy->src->id);
-	sqlite3_bind_int64(stmt, 2, sy->source_seq);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		srow_fill(stmt, &s);
-		if ((rc = interrupted()) != 0 || (rc = sync_one(sy, &s)) != 0)
+	memset(&later, 0, sizeof(later));
+	if (sy->o->overwrite_manual || sy->o->accept_manual)
+		rc = flagged_rows(sy, &later);
+	batch = sm_xcalloc(CHANGE_BATCH, sizeof(*batch));
+	while (rc == 0 && (rc = read_changes(sy, from, batch, &n)) == 0) {
+		for (i = 0; rc == 0 && i < n; i++) {
+			if ((rc = interrupted()) != 0)
+				break;
+			if (batch[i].target && batch[i].seq > sy->target_seq)
+				rc = target_change(sy, batch[i].property_id,
+				    batch[i].seq, &later);
+			else if (!batch[i].target &&
+			    batch[i].seq > sy->source_seq)
+				rc = source_change(sy, batch[i].property_id,
+				    batch[i].seq);
+		}
+		if (n < CHANGE_BATCH)
 			break;
+		from = batch[n - 1].seq;
 	}
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = sm_db_error(sy->db, rc, "cannot read source properties");
-	for (i = 0; rc == 0 && i < n; i++)
+	free(batch);
+	idlist_unique(&later);
+	for (i = 0; rc == 0 && i < later.n; i++)
 		if ((rc = interrupted()) == 0)
-			rc = sync_id(sy, ids[i], 1);
-out:
-	sm_strv_free(ids);
+			rc = sync_id(sy, later.v[i], 1);
+	idlist_free(&later);
 	return rc;
 }
 

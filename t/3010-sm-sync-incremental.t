@@ -4,7 +4,7 @@
 # looked at.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 17
+plan 36
 
 SM_NOW=2026-11-29T05:00:00Z
 SM_TENANT=big
@@ -58,4 +58,61 @@ check_exit 'an identical re-import' 0 sm-import -q -s portal --stats day2.ndjson
 check 'changes nothing' test "$(stat unchanged)" = 10000
 check_exit 'then a sync' 0 sm-sync -q portal website --stats
 check 'examines 0' test "$(stat examined)" = 0
+
+# Sync finds a changed row by the change log row its seq names. Two ways
+# that row could go missing, each of which would hide a change from sync:
+price() { sm-snapshot cat -t website --id "$1" | jq -r .data.price; }
+one() { printf '{"id":"P00001","title":"Listing 1","price":%d,"bedrooms":2}\n' "$@"; }
+# 1. A duplicate key that puts a row back to its version from before the
+#    run: the row must get back that version's change number.
+one 200001 | sm-import -q -s portal >/dev/null
+check_exit 'sync price 200001' 0 sm-sync -q portal website
+check 'the website has it' test "$(price P00001)" = 200001
+one 200002 | sm-import -q -s portal >/dev/null
+one 200003 >dup.ndjson
+one 200002 >>dup.ndjson
+check_exit 'a duplicate key undoes a change' 0 \
+    sm-import -q -s portal --stats dup.ndjson
+check 'nothing changed in that run' \
+    test "$(stat updated),$(stat unchanged)" = 0,1
+check_exit 'sync' 0 sm-sync -q portal website --stats
+check 'the unsynced change before it is synced' test "$(price P00001)" = 200002
+check 'one examined, one updated' \
+    test "$(stat examined),$(stat updated)" = 1,1
+# 2. sm-cleanup of the change log spares the latest change of every row.
+one 200004 | sm-import -q -s portal >/dev/null
+check_exit 'cleanup the whole change log' 0 \
+    env SM_NOW=2026-12-30T00:00:00Z sm-cleanup --runs-days 0
+check 'deleted older changes' grep_q ' [1-9][0-9]* change log rows deleted' err
+check_exit 'sync after the cleanup' 0 sm-sync -q portal website --stats
+check 'the change is synced' test "$(price P00001)" = 200004
+check_exit 'tenant check is clean' 0 sm-tenant check big
+
+# A property whose change log row is gone is what check reports.
+printf '{"id":"P00002","title":"Listing 2","price":1,"bedrooms":3}\n' |
+    sm-import -q -s portal >/dev/null
+sqlite3 "$SM_DATA_DIR/big.db" "DELETE FROM changes WHERE seq =
+    (SELECT seq FROM source_properties WHERE external_id = 'P00002')"
+check_exit 'check finds a row without its change' 65 sm-tenant check big
+check 'and names it' \
+    grep_q 'has no change log row for its change number' out
+
+# A tenant file of schema 1 (seq indexes, no prev_seq) is upgraded: the
+# row without a change row gets one back, and sync sees it.
+sqlite3 "$SM_DATA_DIR/big.db" "
+DROP INDEX snapshots_source; DROP INDEX snapshots_target;
+CREATE INDEX snapshots_source ON snapshots (source_id, external_id, taken_at);
+CREATE INDEX snapshots_target ON snapshots (target_id, external_id, taken_at);
+CREATE INDEX source_properties_seq ON source_properties (source_id, seq);
+CREATE INDEX target_properties_seq ON target_properties (target_id, seq);
+ALTER TABLE changes DROP COLUMN prev_seq;
+PRAGMA user_version = 1"
+check_exit 'a schema 1 file opens' 0 sm-sync -q portal website --stats
+check 'and is at schema 2' \
+    test "$(sqlite3 "$SM_DATA_DIR/big.db" 'PRAGMA user_version')" = 2
+check 'the change of the row without its change row is synced' \
+    test "$(stat examined),$(stat updated),$(price P00002)" = 1,1,1
+check 'without the seq indexes' test "$(sqlite3 "$SM_DATA_DIR/big.db" \
+    "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_seq'")" = 0
+check_exit 'and its check is clean' 0 sm-tenant check big
 done_testing
