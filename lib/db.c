@@ -203,18 +203,22 @@ set_pragmas(struct sm_db *db, const struct sm_config *cfg)
 		return rc;
 	}
 	sqlite3_finalize(stmt);
-	/*
-	 * 16 MiB of page cache holds what runs come back to (the upper
-	 * b-tree levels, the pages being appended to); a larger one only
-	 * buys fresh memory, which costs more to touch than the reads it
-	 * would save on pages a run visits once (BENCH.md).
-	 */
 	if ((rc = sm_db_exec(db, "PRAGMA synchronous = FULL;"
 	    "PRAGMA foreign_keys = ON;"
-	    "PRAGMA cache_size = -16384;"
 	    "PRAGMA temp_store = FILE")) != 0)
 		return rc;
-	return 0;
+	return sm_db_cache(db, SM_CACHE_MIB);
+}
+
+int
+sm_db_cache(struct sm_db *db, int mib)
+{
+	char pragma[64];
+
+	/* PRAGMA takes no parameters; the number is ours, not input. */
+	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %d",
+	    -1024 * mib);
+	return sm_db_exec(db, pragma);
 }
 
 int

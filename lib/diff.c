@@ -523,7 +523,8 @@ sm_diff_sync(struct sm_db *db, const struct sm_endpoint *source,
 		return sm_error(SM_EUSAGE, "--overwrite-manual and "
 		    "--accept-manual exclude each other");
 	}
-	if ((rc = read_begin(&df)) != 0) {
+	if ((rc = sm_db_cache(db, SM_CACHE_KEYS_MIB)) != 0 ||
+	    (rc = read_begin(&df)) != 0) {
 		differ_free(&df);
 		return rc;
 	}

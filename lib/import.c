@@ -660,7 +660,8 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	if (e->side == SM_SOURCE && e->map != NULL &&
 	    (rc = sm_map_new(&im.map, e->map)) != 0)
 		goto out;
-	if ((rc = sm_db_begin(db)) != 0)
+	if ((rc = sm_db_cache(db, SM_CACHE_KEYS_MIB)) != 0 ||
+	    (rc = sm_db_begin(db)) != 0)
 		goto out;
 	began = 1;
 	if ((rc = sm_run_begin(db, run, "import",

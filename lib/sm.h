@@ -405,6 +405,17 @@ int sm_db_commit(struct sm_db *db);
 void sm_db_rollback(struct sm_db *db);
 /* Runs a statement without results (DDL, pragmas); for lib code only. */
 int sm_db_exec(struct sm_db *db, const char *sql);
+/*
+ * The page cache, in MiB.  SM_CACHE_MIB holds what most runs come back to
+ * (upper b-tree levels, the pages being appended to); a larger cache only
+ * buys fresh memory, which costs more to touch than the reads it saves on
+ * pages a run visits once (an incremental sync).  SM_CACHE_KEYS_MIB is for
+ * runs that probe every key of an endpoint (an import, a diff of a pair):
+ * the key index of a million listings, about 21 MiB, is their working set.
+ */
+#define SM_CACHE_MIB		16
+#define SM_CACHE_KEYS_MIB	40
+int sm_db_cache(struct sm_db *db, int mib);
 
 /* Meta values of the tenant file (name, key hash, ...); NULL if unset. */
 char *sm_db_meta_get(struct sm_db *db, const char *key);
