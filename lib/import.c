@@ -296,8 +296,9 @@ rewrite(struct importer *im, struct row *r, const char *hash)
 		prev_seq = sqlite3_column_int64(stmt, 1);
 	sqlite3_reset(stmt);
 	/*
-	 * No change row: an earlier duplicate took the row back to its
-	 * version from before the run, so this record is a plain change.
+	 * No change row under a number of this run: not expected, since an
+	 * undo also puts the row's earlier number back, but the safe
+	 * reading is that this record is a plain change.
 	 */
 	if (rc == SQLITE_DONE)
 		return 1;
