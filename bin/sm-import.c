@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sm.h"
@@ -16,8 +15,7 @@ static const char *source_ref, *target_ref, *rejects_path;
 static struct sm_cli cli;
 static struct sm_endpoint endpoint;
 static FILE *reject_events;	/* spooled until the run commits */
-static int progress_shown;
-static double started;
+static struct sm_progress progress;
 
 enum { OPT_COMPLETE = 256, OPT_STRICT, OPT_REJECTS, OPT_STATS, OPT_MERGE,
     OPT_ALLOW_MASS_DELETE, OPT_HISTORY };
@@ -58,30 +56,13 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-clear_progress(void)
-{
-	if (progress_shown) {
-		fputs("\r\033[K", stderr);
-		progress_shown = 0;
-	}
-}
 
 static void
 on_reject(const char *file, size_t line, const char *reason, void *arg)
 {
 	struct sm_buf *b = arg;
 
-	clear_progress();
+	sm_progress_clear(&progress);
 	/* With --strict the run stops here, and its error says this. */
 	if (!strictflag) {
 		if (file != NULL)
@@ -108,27 +89,16 @@ static void
 on_warn(const char *msg, void *arg)
 {
 	(void)arg;
-	clear_progress();
+	sm_progress_clear(&progress);
 	warnx("%s", msg);
 }
 
 static void
 on_progress(uint64_t bytes, int64_t total, uint64_t records, void *arg)
 {
-	double now = seconds(), elapsed = now - started;
-	static double last;
-
 	(void)arg;
-	if (elapsed < 1 || now - last < 0.25)
-		return;
-	last = now;
-	fprintf(stderr, "\r\033[Ksm-import: %s: %llu records, %.0f/s",
-	    endpoint.name, (unsigned long long)records,
-	    (double)records / elapsed);
-	if (total > 0)
-		fprintf(stderr, ", %.0f%%", 100.0 * (double)bytes /
-		    (double)total);
-	progress_shown = 1;
+	sm_progress_show(&progress, records, "records", total > 0 ?
+	    (double)bytes / (double)total : -1);
 }
 
 static int
@@ -217,11 +187,11 @@ import(struct sm_db *db, int argc, char **argv)
 	o.arg = &spool;
 	if (!cli.quiet && isatty(STDERR_FILENO))
 		o.progress = on_progress;
-	started = seconds();
+	sm_progress_init(&progress, "sm-import", endpoint.name);
 	sm_signals_catch();
 	rc = sm_import(db, &cli.cfg, &endpoint, argv, (size_t)argc, &o, &st,
 	    &run);
-	clear_progress();
+	sm_progress_clear(&progress);
 	if (rejects != NULL && fclose(rejects) != 0 && rc == 0)
 		rc = sm_error(SM_EIO, "cannot write '%s'", rejects_path);
 	fclose(reject_events);
@@ -237,7 +207,7 @@ import(struct sm_db *db, int argc, char **argv)
 		    (unsigned long long)st.updated,
 		    (unsigned long long)st.unchanged,
 		    (unsigned long long)st.deleted,
-		    (unsigned long long)st.rejected, seconds() - started,
+		    (unsigned long long)st.rejected, sm_progress_elapsed(&progress),
 		    nflag ? " (dry run: nothing written)" : "");
 	rejected_any = st.rejected > 0;
 	return 0;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "sm.h"
 
@@ -17,6 +17,7 @@ static size_t nids;
 static int64_t at = -1, since = -1, until = -1;
 static struct sm_cli cli;
 static struct sm_endpoint endpoint;
+static struct sm_progress progress;
 
 enum { OPT_AT = 256, OPT_DATA, OPT_ID, OPT_LABEL, OPT_MANUAL, OPT_SINCE,
     OPT_UNTIL };
@@ -75,15 +76,6 @@ fail(int rc)
 	exit(sm_exitcode(rc));
 }
 
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A time option, or -1 when not given. */
 static int64_t
 time_opt(const char *name, const char *s)
@@ -115,10 +107,18 @@ snapshot_id(const char *s)
 	return n;
 }
 
+static void
+on_progress(uint64_t done, double share, void *arg)
+{
+	(void)arg;
+	sm_progress_show(&progress, done, "restored", share);
+}
+
 static int
 on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 {
 	(void)arg;
+	sm_progress_clear(&progress);
 	return sm_events_print(db, run->id, 0, stdout);
 }
 
@@ -128,7 +128,6 @@ do_restore(struct sm_db *db, int64_t id)
 	struct sm_restore_opts o;
 	struct sm_restore_stats st;
 	struct sm_run run;
-	double started = seconds();
 	int rc;
 
 	if (id > 0 && (rc = sm_snap_endpoint(db, id, &endpoint)) != 0)
@@ -140,14 +139,19 @@ do_restore(struct sm_db *db, int64_t id)
 	o.nids = nids;
 	o.dry_run = nflag;
 	o.done = on_done;
+	sm_progress_init(&progress, "sm-snapshot", endpoint.name);
+	if (!cli.quiet && isatty(STDERR_FILENO))
+		o.progress = on_progress;
 	sm_signals_catch();
-	if ((rc = sm_snap_restore(db, &endpoint, &o, &st, &run)) != 0)
+	rc = sm_snap_restore(db, &endpoint, &o, &st, &run);
+	sm_progress_clear(&progress);
+	if (rc != 0)
 		return rc;
 	if (!cli.quiet)
 		fprintf(stderr, "sm-snapshot: %s: %llu restored, %llu deleted "
 		    "in %.2f s%s\n", endpoint.name,
 		    (unsigned long long)st.restored,
-		    (unsigned long long)st.deleted, seconds() - started,
+		    (unsigned long long)st.deleted, sm_progress_elapsed(&progress),
 		    nflag ? " (dry run: nothing written)" : "");
 	return 0;
 }

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "sm.h"
 
@@ -12,6 +12,7 @@ static int nflag, statsflag, overwriteflag, acceptflag, failflag, historyflag;
 static char **ids;
 static size_t nids;
 static struct sm_cli cli;
+static struct sm_progress progress;
 
 enum { OPT_OVERWRITE = 256, OPT_ACCEPT, OPT_ID, OPT_STATS, OPT_FAIL,
     OPT_HISTORY };
@@ -45,19 +46,18 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-static double
-seconds(void)
+static void
+on_progress(uint64_t examined, double done, void *arg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	(void)arg;
+	sm_progress_show(&progress, examined, "examined", done);
 }
 
 static int
 on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 {
 	(void)arg;
+	sm_progress_clear(&progress);
 	if (statsflag)
 		return 0;
 	return sm_events_print(db, run->id, 1, stdout);
@@ -90,7 +90,6 @@ sync(struct sm_db *db, char **argv, int *warnings)
 	struct sm_sync_stats st;
 	struct sm_buf b, stats;
 	struct sm_run run;
-	double started = seconds();
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -104,8 +103,16 @@ sync(struct sm_db *db, char **argv, int *warnings)
 	o.accept_manual = acceptflag;
 	o.ids = ids;
 	o.done = on_done;
+	sm_buf_init(&b);
+	sm_buf_addf(&b, "%s -> %s", s.name, t.name);
+	sm_progress_init(&progress, "sm-sync", b.data);
+	if (!cli.quiet && isatty(STDERR_FILENO))
+		o.progress = on_progress;
 	sm_signals_catch();
-	if ((rc = sm_sync(db, &cli.cfg, &s, &t, &o, &st, &run)) != 0)
+	rc = sm_sync(db, &cli.cfg, &s, &t, &o, &st, &run);
+	sm_progress_clear(&progress);
+	sm_buf_free(&b);
+	if (rc != 0)
 		goto out;
 	*warnings = st.warnings > 0;
 	if (statsflag) {
@@ -126,7 +133,7 @@ sync(struct sm_db *db, char **argv, int *warnings)
 		    (unsigned long long)st.deleted,
 		    (unsigned long long)st.unchanged,
 		    (unsigned long long)st.skipped,
-		    (unsigned long long)st.warnings, seconds() - started,
+		    (unsigned long long)st.warnings, sm_progress_elapsed(&progress),
 		    nflag ? " (dry run: nothing written)" : "");
 out:
 	sm_endpoint_free(&s);

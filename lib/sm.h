@@ -585,6 +585,30 @@ int sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
 int sm_run_history(struct sm_db *db, const char *kind, int64_t source_id,
     int64_t target_id, FILE *f);
 
+/*
+ * progress.c: the live progress line of a long run (SPEC §4), which the
+ * commands show only when stderr is a terminal and not -q.
+ */
+struct sm_progress {
+	const char *cmd;	/* "sm-sync" */
+	const char *what;	/* what the run works on: "portal -> web" */
+	double started, last;
+	int shown;
+};
+
+void sm_progress_init(struct sm_progress *p, const char *cmd,
+    const char *what);
+/*
+ * Redraws "cmd: what: count unit, rate/s[, NN%]" once the run is past a
+ * second, at most 4 times a second; done < 0 when the share is unknown.
+ */
+void sm_progress_show(struct sm_progress *p, uint64_t count,
+    const char *unit, double done);
+/* Erases the line, if shown, before anything else goes to stderr. */
+void sm_progress_clear(struct sm_progress *p);
+/* Seconds since sm_progress_init, for the summary line. */
+double sm_progress_elapsed(const struct sm_progress *p);
+
 /* prop.c: property rows, snapshots and the change log */
 
 /* A property row of a source or target, as stored. */
@@ -703,6 +727,11 @@ struct sm_sync_opts {
 	char **ids;		/* NULL-terminated external ids, or NULL: all */
 	/* As in sm_import_opts: after commit, or before a dry run's rollback. */
 	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
+	/*
+	 * Every few thousand changes when not NULL: properties examined so
+	 * far and the share of the change log read (0 to 1).
+	 */
+	void (*progress)(uint64_t examined, double done, void *arg);
 	void *arg;
 };
 
@@ -843,6 +872,8 @@ struct sm_restore_opts {
 	int dry_run;		/* roll back at the end */
 	/* As in sm_import_opts: after commit, or before a dry run's rollback. */
 	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
+	/* With at, every 1024 properties: how many done, and their share. */
+	void (*progress)(uint64_t done, double share, void *arg);
 	void *arg;
 };
 

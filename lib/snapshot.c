@@ -607,8 +607,9 @@ collect(const struct view *v, void *arg)
 }
 
 static int
-restore_at(struct sm_run *run, const struct sm_endpoint *e, int64_t at,
-    const char *ids, struct sm_restore_stats *st)
+restore_at(struct sm_run *run, const struct sm_endpoint *e,
+    const struct sm_restore_opts *o, const char *ids,
+    struct sm_restore_stats *st)
 {
 	struct diffs d;
 	struct sm_prop p;
@@ -620,14 +621,16 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e, int64_t at,
 	memset(&d, 0, sizeof(d));
 	d.st = st;
 	/* Collected first: the writes move rows in the index scanned. */
-	if ((rc = scan(run->db, e, ids, 0, at, collect, &d)) != 0) {
+	if ((rc = scan(run->db, e, ids, 0, o->at, collect, &d)) != 0) {
 		free(d.v);
 		return rc;
 	}
-	sm_time_format(at, t);
+	sm_time_format(o->at, t);
 	sm_prop_init(&p, e->side, e->id);
 	memset(&s, 0, sizeof(s));
 	for (i = 0; i < d.n && rc == 0; i++) {
+		if (o->progress != NULL && i % 1024 == 0)
+			o->progress(i, (double)i / (double)d.n, o->arg);
 		if (sm_interrupted()) {
 			rc = sm_error(SM_EINTR, "interrupted: nothing was "
 			    "written");
@@ -687,8 +690,7 @@ sm_snap_restore(struct sm_db *db, const struct sm_endpoint *e,
 	if (o->snapshot > 0)
 		rc = restore_snapshot(run, e, o->snapshot, st);
 	else
-		rc = restore_at(run, e, o->at, ids_json(o->ids, o->nids, &b),
-		    st);
+		rc = restore_at(run, e, o, ids_json(o->ids, o->nids, &b), st);
 	if (rc != 0)
 		goto out;
 	if (sm_interrupted()) {

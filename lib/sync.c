@@ -653,7 +653,7 @@ sync_changed(struct syncer *sy)
 	struct change *batch;
 	struct idlist later;
 	int64_t from = sy->source_seq < sy->target_seq ? sy->source_seq :
-	    sy->target_seq;
+	    sy->target_seq, first = from;
 	size_t n, i;
 	int rc = 0;
 
@@ -662,6 +662,10 @@ sync_changed(struct syncer *sy)
 		rc = flagged_rows(sy, &later);
 	batch = sm_xcalloc(CHANGE_BATCH, sizeof(*batch));
 	while (rc == 0 && (rc = read_changes(sy, from, batch, &n)) == 0) {
+		if (sy->o->progress != NULL && n > 0)
+			sy->o->progress(sy->st->examined, (double)(batch[0].seq -
+			    first) / (double)(sy->run->first_seq - first),
+			    sy->o->arg);
 		for (i = 0; rc == 0 && i < n; i++) {
 			if ((rc = interrupted()) != 0)
 				break;
