@@ -111,7 +111,7 @@ on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 	(void)arg;
 	if (statsflag)
 		return 0;
-	if ((rc = sm_events_print(db, run->id, 0, stdout)) != 0)
+	if ((rc = sm_events_print(db, run, 0, stdout)) != 0)
 		return rc;
 	rewind(reject_events);
 	while ((n = fread(chunk, 1, sizeof(chunk), reject_events)) > 0)

@@ -119,7 +119,7 @@ on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 {
 	(void)arg;
 	sm_progress_clear(&progress);
-	return sm_events_print(db, run->id, 0, stdout);
+	return sm_events_print(db, run, 0, stdout);
 }
 
 static int

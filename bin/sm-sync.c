@@ -60,7 +60,7 @@ on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 	sm_progress_clear(&progress);
 	if (statsflag)
 		return 0;
-	return sm_events_print(db, run->id, 1, stdout);
+	return sm_events_print(db, run, 1, stdout);
 }
 
 static int

@@ -73,8 +73,9 @@ static const char *const sql_changes = "DELETE FROM changes WHERE at < ?1 "
     "AND p.seq = changes.seq)";
 /*
  * The ON DELETE SET NULL of the references to runs, done by hand: SQLite
- * would scan the snapshots (run_id has no index, to keep the inserts of
- * every run cheap) once per run deleted, one scan does here.
+ * would scan the snapshots and the change log (run_id has no index in
+ * either, to keep the inserts of every run cheap) once per run deleted,
+ * one scan of each does here.
  */
 #define OLD_RUNS "(SELECT id FROM runs WHERE started_at < ?1)"
 static const char *const sql_runs_snaps =

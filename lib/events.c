@@ -6,7 +6,8 @@
 #include "sm.h"
 
 int
-sm_events_print(struct sm_db *db, int64_t run_id, int with_data, FILE *f)
+sm_events_print(struct sm_db *db, const struct sm_run *run, int with_data,
+    FILE *f)
 {
 	sqlite3_stmt *stmt;
 	struct sm_buf b;
@@ -21,10 +22,13 @@ sm_events_print(struct sm_db *db, int64_t run_id, int with_data, FILE *f)
 	    "NULL) FROM changes c "
 	    "LEFT JOIN sources s ON s.id = c.source_id "
 	    "LEFT JOIN targets t ON t.id = c.target_id "
-	    "WHERE c.run_id = ? ORDER BY c.seq");
+	    "WHERE c.seq >= ?1 AND c.seq < ?2 AND c.run_id = ?3 "
+	    "ORDER BY c.seq");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, run_id);
+	sqlite3_bind_int64(stmt, 1, run->first_seq);
+	sqlite3_bind_int64(stmt, 2, run->next_seq);
+	sqlite3_bind_int64(stmt, 3, run->id);
 	sm_buf_init(&b);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		sm_jw_begin(&b);

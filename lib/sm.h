@@ -789,10 +789,12 @@ void sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b);
 /*
  * Prints the events of a run from the change log, in order, as NDJSON
  * (SPEC §4): op, source or target, external_id, hash, prev_hash, warning,
- * and with with_data the target's data.  Returns 0 or SM_EIO.
+ * and with with_data the target's data.  The run's changes are the
+ * numbers it took, first_seq to next_seq: a run holds the write lock from
+ * its first number to its last.  Returns 0 or SM_EIO.
  */
-int sm_events_print(struct sm_db *db, int64_t run_id, int with_data,
-    FILE *f);
+int sm_events_print(struct sm_db *db, const struct sm_run *run,
+    int with_data, FILE *f);
 /* The run's stats as the JSON object of its runs row; b is reset. */
 void sm_import_stats_json(const struct sm_import_stats *st, struct sm_buf *b);
 

@@ -28,6 +28,10 @@ WHERE NOT EXISTS (SELECT 1 FROM changes c WHERE c.seq = p.seq);
 
 DROP INDEX source_properties_seq;
 DROP INDEX target_properties_seq;
+-- A run's events are its range of change numbers (it holds the write lock
+-- from its first to its last), a range of the primary key: no index on
+-- run_id to keep up on every change.
+DROP INDEX changes_run;
 
 -- A snapshot belongs to a source or to a target: each index holds only
 -- its own side instead of a NULL entry for every snapshot of the other.

@@ -105,6 +105,7 @@ CREATE INDEX snapshots_source ON snapshots (source_id, external_id, taken_at);
 CREATE INDEX snapshots_target ON snapshots (target_id, external_id, taken_at);
 CREATE INDEX source_properties_seq ON source_properties (source_id, seq);
 CREATE INDEX target_properties_seq ON target_properties (target_id, seq);
+CREATE INDEX changes_run ON changes (run_id);
 ALTER TABLE changes DROP COLUMN prev_seq;
 PRAGMA user_version = 1"
 check_exit 'a schema 1 file opens' 0 sm-sync -q portal website --stats
@@ -112,7 +113,8 @@ check 'and is at schema 2' \
     test "$(sqlite3 "$SM_DATA_DIR/big.db" 'PRAGMA user_version')" = 2
 check 'the change of the row without its change row is synced' \
     test "$(stat examined),$(stat updated),$(price P00002)" = 1,1,1
-check 'without the seq indexes' test "$(sqlite3 "$SM_DATA_DIR/big.db" \
-    "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_seq'")" = 0
+check 'without the seq and run indexes' test "$(sqlite3 \
+    "$SM_DATA_DIR/big.db" "SELECT count(*) FROM sqlite_master
+    WHERE name LIKE '%_seq' OR name = 'changes_run'")" = 0
 check_exit 'and its check is clean' 0 sm-tenant check big
 done_testing
