@@ -61,7 +61,7 @@ bin/sm-serve: bin/sm-serve.c lib/libsm.a $(HDR)
 bin/sm-%: bin/sm-%.c lib/libsm.a $(HDR)
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS)
 
-t/unit-%: t/unit-%.c t/tap.h lib/libsm.a $(HDR)
+t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR)
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -It -o $@ $< lib/libsm.a $(LIBS)
 
 # Installs the Debian packages above when one is missing (root, or sudo).
@@ -148,7 +148,8 @@ fuzz: $(FUZZ_DIR)/fuzz-record
 
 # make fuzz-fastrec: sm_rec_fast() against the slow path it replaces
 # (t/fuzz/fuzz-fastrec.c), with its own working corpus.
-$(FUZZ_DIR)/fuzz-fastrec: t/fuzz/fuzz-fastrec.c $(FUZZ_SRC) lib/fastrec.c $(HDR)
+$(FUZZ_DIR)/fuzz-fastrec: t/fuzz/fuzz-fastrec.c t/fastrec-compare.h $(FUZZ_SRC) \
+    lib/fastrec.c $(HDR)
 	mkdir -p $(FUZZ_DIR)/corpus-fastrec
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    t/fuzz/fuzz-fastrec.c $(FUZZ_SRC) lib/fastrec.c $(LIBS)

@@ -19,88 +19,28 @@
 
 #include "sm.h"
 #include "tap.h"
+#include "fastrec-compare.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
-/* One outcome of either path. */
-struct res {
-	int rc;
-	char reason[1024];
-	int keyed;		/* the key was found */
-	struct sm_buf key, data;
-	char hash[SM_HASH_HEX];
-};
-
-/* Ignore lists and id fields every text is tried with. */
-struct conf {
-	const char *const *ignore;
-	size_t n;
-	const char *id_field;
-};
 
 static const char *const ign1[] = { "id" };
 static const char *const ign3[] = { "v", "b", "scraped_at" };
 static const char *const ign_all[] = { "a", "b", "c", "d", "id", "v", "z",
 	"\xc3\xa9", "aa", "external_id", "ref", "abcdefghij1", "x" };
-static const struct conf confs[] = {
+static const struct fr_conf confs[] = {
 	{ NULL, 0, NULL },
 	{ ign1, 1, "ref" },
 	{ ign3, 3, "v" },
 	{ ign_all, NELEM(ign_all), "b" },
 };
 
-static struct res slow, fast;
+static struct fr_res slow, fast;
 static int nfail;
 static size_t ncompared;
 
 static void
-slow_path(const char *text, size_t len, const struct conf *c, struct res *r)
-{
-	struct sm_json_err err;
-	jv v;
-
-	r->keyed = 0;
-	r->hash[0] = '\0';
-	sm_buf_reset(&r->key);
-	sm_buf_reset(&r->data);
-	if ((r->rc = sm_json_parse(text, len, &v, &err)) != 0) {
-		snprintf(r->reason, sizeof(r->reason), "%s", err.reason);
-		return;
-	}
-	if ((r->rc = sm_rec_key(v, c->id_field, &r->key)) != 0) {
-		snprintf(r->reason, sizeof(r->reason), "%s", sm_errmsg());
-		jv_free(v);
-		return;
-	}
-	r->keyed = 1;
-	if ((r->rc = sm_rec_digest(v, c->ignore, c->n, &r->data,
-	    r->hash)) != 0)
-		snprintf(r->reason, sizeof(r->reason), "%s", sm_errmsg());
-	else
-		r->reason[0] = '\0';
-	jv_free(v);
-}
-
-static void
-fast_path(const char *text, size_t len, const struct conf *c, struct res *r)
-{
-	struct sm_json_err err;
-
-	r->rc = sm_rec_fast(text, len, c->ignore, c->n, c->id_field,
-	    &r->data, r->hash, &r->key, &err);
-	if (r->rc != 0) {
-		snprintf(r->reason, sizeof(r->reason), "%s", sm_errmsg());
-		/* err holds the same, cut to its size. */
-		if (strncmp(err.reason, r->reason, sizeof(err.reason) - 1) != 0)
-			snprintf(r->reason, sizeof(r->reason), "err.reason "
-			    "'%s' differs from sm_errmsg()", err.reason);
-	} else
-		r->reason[0] = '\0';
-	r->keyed = r->key.len > 0;
-}
-
-static void
-show(const char *what, const char *text, size_t len, const struct conf *c)
+show(const char *what, const char *text, size_t len,
+    const struct fr_conf *c)
 {
 	diag("%s: text (%zu bytes) '%.*s'%s, id_field %s, %zu ignored", what,
 	    len, len > 300 ? 300 : (int)len, text, len > 300 ? "..." : "",
@@ -115,23 +55,11 @@ show(const char *what, const char *text, size_t len, const struct conf *c)
 
 /* Compares both paths on text under c; returns 1 when they agree. */
 static int
-same1(const char *text, size_t len, const struct conf *c)
+same1(const char *text, size_t len, const struct fr_conf *c)
 {
-	int ok;
+	int ok = fr_agree(text, len, c, &slow, &fast);
 
-	slow_path(text, len, c, &slow);
-	fast_path(text, len, c, &fast);
 	ncompared++;
-	ok = slow.rc == fast.rc && strcmp(slow.reason, fast.reason) == 0 &&
-	    strcmp(slow.hash, fast.hash) == 0 &&
-	    slow.data.len == fast.data.len &&
-	    (slow.data.len == 0 ||
-	    memcmp(slow.data.data, fast.data.data, slow.data.len) == 0);
-	/* The key, whenever the slow path got to one. */
-	if (slow.keyed || slow.rc == 0)
-		ok = ok && slow.key.len == fast.key.len &&
-		    (slow.key.len == 0 ||
-		    memcmp(slow.key.data, fast.key.data, slow.key.len) == 0);
 	if (!ok && nfail++ < 10)
 		show("MISMATCH", text, len, c);
 	return ok;
@@ -772,10 +700,8 @@ main(int argc, char **argv)
 		count = strtoul(s, NULL, 10);
 	if ((s = getenv("FASTREC_SEED")) != NULL && *s != '\0')
 		rng ^= strtoull(s, NULL, 10) * 0x9e3779b97f4a7c15ULL;
-	sm_buf_init(&slow.key);
-	sm_buf_init(&slow.data);
-	sm_buf_init(&fast.key);
-	sm_buf_init(&fast.data);
+	fr_init(&slow);
+	fr_init(&fast);
 	tap_plan(8);
 	hand_cases();
 	jsontestsuite(dir);
