@@ -1674,7 +1674,7 @@ h_import(struct sm_api_req *r)
 	struct sm_import_stats st;
 	struct sm_endpoint e;
 	struct import_log l;
-	struct sm_buf b;
+	struct sm_buf b, stats;
 	struct sm_run run;
 	FILE *out;
 
@@ -1694,18 +1694,17 @@ h_import(struct sm_api_req *r)
 		goto out;
 	}
 	sm_buf_init(&b);
-	sm_import_stats_json(&st, &b);
-	fprintf(out, "{\"status\":\"%s\",\"run\":", st.rejected ? "partial" :
-	    "success");
-	if (o.dry_run)
-		fputs("null", out);
-	else
-		fprintf(out, "%" PRId64, run.id);
-	fprintf(out, ",\"stats\":%s", b.data);
+	sm_buf_init(&stats);
+	sm_import_stats_json(&st, &stats);
+	/* Open: the rejects and warnings follow, copied from their spools. */
+	sm_jw_result_open(&b, st.rejected ? "partial" : "success",
+	    o.dry_run ? 0 : run.id, stats.data);
+	fwrite(b.data, 1, b.len, out);
 	copy_items(out, "rejects", l.rejects);
 	copy_items(out, "warnings", l.warnings);
 	fputs("}\n", out);
 	sm_buf_free(&b);
+	sm_buf_free(&stats);
 	reply_file(r, 200, out);
 out:
 	import_log_free(&l);

@@ -91,7 +91,7 @@ sm_jw_end(struct sm_buf *b)
 }
 
 void
-sm_jw_result(struct sm_buf *b, const char *status, int64_t run,
+sm_jw_result_open(struct sm_buf *b, const char *status, int64_t run,
     const char *stats)
 {
 	sm_jw_begin(b);
@@ -101,6 +101,13 @@ sm_jw_result(struct sm_buf *b, const char *status, int64_t run,
 	else
 		sm_jw_null(b, "run");
 	sm_jw_raw(b, "stats", stats);
+}
+
+void
+sm_jw_result(struct sm_buf *b, const char *status, int64_t run,
+    const char *stats)
+{
+	sm_jw_result_open(b, status, run, stats);
 	sm_jw_end(b);
 }
 

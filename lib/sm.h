@@ -349,6 +349,9 @@ void sm_jw_end(struct sm_buf *b);		/* writes "}\n" */
  */
 void sm_jw_result(struct sm_buf *b, const char *status, int64_t run,
     const char *stats);
+/* The same, left open for more members: the caller ends it. */
+void sm_jw_result_open(struct sm_buf *b, const char *status, int64_t run,
+    const char *stats);
 /* Writes b to f; returns 0 or SM_EIO. */
 int sm_jw_put(struct sm_buf *b, FILE *f);
 /* Flushes and closes stdout; returns 0 or SM_EIO (SIGPIPE stays default). */
