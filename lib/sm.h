@@ -1010,6 +1010,8 @@ void sm_cleanup_stats_json(const char *slug,
 
 /* Splits "a,b,c" into a NULL-terminated list (empty items dropped). */
 char **sm_strv_split(const char *s, size_t *n);
+/* strcmp of two char * elements, for qsort of a string list. */
+int sm_strp_cmp(const void *a, const void *b);
 
 /*
  * The REST API of sm-serve (SPEC §5.7), free of any HTTP library.  The

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,13 +405,38 @@ srow_fill(sqlite3_stmt *stmt, struct srow *s)
 	s->seq = sqlite3_column_int64(stmt, 5);
 }
 
-/* Syncs the source property ext, whatever its change number. */
+/*
+ * Steps stmt, bound to select one source row (SOURCE_ROW) or none, and
+ * syncs the row when its seq lies in (lo, hi].  Resets stmt.
+ */
+static int
+sync_source_row(struct syncer *sy, sqlite3_stmt *stmt, int64_t lo,
+    int64_t hi)
+{
+	struct srow s;
+	int rc;
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		srow_fill(stmt, &s);
+		rc = s.seq > lo && s.seq <= hi ? sync_one(sy, &s) : 0;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(sy->db, rc, "cannot read a source property");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/*
+ * Syncs the source property ext, whatever its change number, or with
+ * only_unseen unless it changed since the pair's position (the pass over
+ * the change log synced those already).
+ */
 static int
 sync_id(struct syncer *sy, const char *ext, int only_unseen)
 {
 	sqlite3_stmt *stmt;
-	struct srow s;
-	int rc;
 
 	/* A statement of its own: the caller may be iterating another. */
 	stmt = sm_db_stmt(sy->db, SOURCE_ROW
@@ -419,18 +445,8 @@ sync_id(struct syncer *sy, const char *ext, int only_unseen)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, sy->src->id);
 	sqlite3_bind_text(stmt, 2, ext, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		srow_fill(stmt, &s);
-		/* Changed sources were synced by the first pass already. */
-		rc = only_unseen && s.seq > sy->source_seq ? 0 :
-		    sync_one(sy, &s);
-	} else if (rc == SQLITE_DONE)
-		rc = 0;
-	else
-		rc = sm_db_error(sy->db, rc, "cannot read a source property");
-	sqlite3_reset(stmt);
-	return rc;
+	return sync_source_row(sy, stmt, INT64_MIN,
+	    only_unseen ? sy->source_seq : INT64_MAX);
 }
 
 /* External ids of target rows to look at once the changes are synced. */
@@ -456,12 +472,6 @@ idlist_free(struct idlist *l)
 	free(l->v);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Sorted, each id once: a row can be both changed and flagged. */
 static void
 idlist_unique(struct idlist *l)
@@ -470,7 +480,7 @@ idlist_unique(struct idlist *l)
 
 	if (l->n == 0)
 		return;
-	qsort(l->v, l->n, sizeof(*l->v), cmp_str);
+	qsort(l->v, l->n, sizeof(*l->v), sm_strp_cmp);
 	for (i = 1; i < l->n; i++) {
 		if (strcmp(l->v[i], l->v[n]) == 0)
 			free(l->v[i]);
@@ -508,23 +518,12 @@ static int
 source_change(struct syncer *sy, int64_t id, int64_t seq)
 {
 	sqlite3_stmt *stmt;
-	struct srow s;
-	int rc;
 
 	stmt = sm_db_stmt(sy->db, SOURCE_ROW "WHERE id = ?");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		srow_fill(stmt, &s);
-		rc = s.seq == seq ? sync_one(sy, &s) : 0;
-	} else if (rc == SQLITE_DONE)
-		rc = 0;
-	else
-		rc = sm_db_error(sy->db, rc, "cannot read a source property");
-	sqlite3_reset(stmt);
-	return rc;
+	return sync_source_row(sy, stmt, seq - 1, seq);
 }
 
 /*

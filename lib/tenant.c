@@ -191,12 +191,6 @@ out:
 	return rc;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int
 sm_tenant_list(const struct sm_config *cfg, char ***slugs, size_t *n)
 {
@@ -230,7 +224,7 @@ sm_tenant_list(const struct sm_config *cfg, char ***slugs, size_t *n)
 	}
 	closedir(dir);
 	v[k] = NULL;
-	qsort(v, k, sizeof(*v), cmp_str);
+	qsort(v, k, sizeof(*v), sm_strp_cmp);
 	*slugs = v;
 	*n = k;
 	return 0;

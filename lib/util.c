@@ -433,6 +433,12 @@ sm_strv_split(const char *s, size_t *n)
 	return v;
 }
 
+int
+sm_strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void
 sm_strv_free(char **v)
 {
