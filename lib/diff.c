@@ -761,6 +761,10 @@ in_raw(struct indiff *in, const struct sm_rawrec *raw)
 	int rc;
 
 	in->raw = raw;
+	if (raw->error != NULL) {
+		in->df.st->examined++;
+		return in_reject(in, raw->error);
+	}
 	if (raw->overlong) {
 		snprintf(reason, sizeof(reason), "record longer than "
 		    "max_record_bytes (%zu)", in->cfg->max_record_bytes);
@@ -810,12 +814,6 @@ sm_diff_input(struct sm_db *db, const struct sm_config *cfg,
 	if ((rc = read_begin(&in.df)) != 0)
 		goto out;
 	while ((rc = sm_input_next(input, &raw)) != 0) {
-		if (rc == SM_EDATA) {
-			/* A broken file structure: what it held is rejected. */
-			st->rejected++;
-			o->reject(NULL, 0, sm_errmsg(), o->arg);
-			continue;
-		}
 		if (rc < 0 || (rc = in_raw(&in, &raw)) != 0)
 			break;
 	}

@@ -98,7 +98,8 @@ reject(struct importer *im, const char *reason)
 	reason = why;
 	im->st->rejected++;
 	im->o->reject(im->raw->file, im->raw->line, reason, im->o->arg);
-	if (im->o->rejects != NULL && !im->raw_rejected && !im->raw->overlong) {
+	if (im->o->rejects != NULL && !im->raw_rejected &&
+	    !im->raw->overlong && im->raw->len > 0) {
 		fwrite(im->raw->text, 1, im->raw->len, im->o->rejects);
 		fputc('\n', im->o->rejects);
 	}
@@ -455,6 +456,10 @@ raw_record(struct importer *im, const struct sm_rawrec *raw)
 
 	im->raw = raw;
 	im->raw_rejected = 0;
+	if (raw->error != NULL) {
+		im->st->records++;
+		return reject(im, raw->error);
+	}
 	if (raw->overlong) {
 		snprintf(reason, sizeof(reason), "record longer than "
 		    "max_record_bytes (%zu)", im->cfg->max_record_bytes);
@@ -585,7 +590,6 @@ run_input(struct importer *im, char *const *files, size_t nfiles)
 {
 	struct sm_input *in;
 	struct sm_rawrec raw;
-	char reason[512];
 	uint64_t bytes;
 	int64_t total;
 	int rc;
@@ -598,29 +602,6 @@ run_input(struct importer *im, char *const *files, size_t nfiles)
 			rc = sm_error(SM_EINTR, "interrupted: nothing was "
 			    "written");
 			break;
-		}
-		if (rc == SM_EDATA) {
-			/*
-			 * A broken file structure: the rest of the file is
-			 * rejected.  The message reads "FILE:LINE: reason";
-			 * the event names file and line on their own.
-			 */
-			char why[sizeof(reason)];
-			int n;
-
-			n = snprintf(why, sizeof(why), "%s:%zu: ", raw.file,
-			    raw.line);
-			snprintf(reason, sizeof(reason), "%s", sm_errmsg());
-			if (n > 0 && strncmp(reason, why, (size_t)n) == 0)
-				memmove(reason, reason + n,
-				    strlen(reason + n) + 1);
-			raw.text = NULL;
-			raw.len = 0;
-			im->raw = &raw;
-			im->raw_rejected = 1;	/* no raw line to keep */
-			if ((rc = reject(im, reason)) != 0)
-				break;
-			continue;
 		}
 		if (rc < 0 || (rc = raw_record(im, &raw)) != 0)
 			break;

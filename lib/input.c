@@ -18,28 +18,35 @@
  * into it, and only a record that straddles two reads is copied into the
  * record buffer, which never holds more than max + 1 bytes.  The rest of
  * an over-long record streams to the spill file and is then dropped.
+ *
+ * A file is a sequence of JSON texts separated by whitespace, as jq reads
+ * them: NDJSON is the case of one text a line.  An object is a record;
+ * an array's elements are records; anything else is handed on as it is
+ * (the rest of its line), for the parser to reject.  The reader finds
+ * where a value ends by its brackets and strings; whether it is valid
+ * JSON is the parser's business.
+ *
+ * Nothing is dropped when the structure breaks.  A value that cannot be
+ * right (a line break inside a string), or that is still open when a
+ * line starts with '{' no further right than the value began (a truncated
+ * NDJSON line before the next record; a jq-printed element before the
+ * next element), ends there: everything up to that line is one record
+ * with an error, and reading goes on with the '{'.  A value still open at
+ * the end of the file is such a record too.  Stray bytes between array
+ * elements, a missing or doubled ',' and an unclosed array are reported
+ * as records with an error of their own, the elements around them read
+ * as usual.
  */
 
 #define RBUF_SIZE	(64 * 1024)
 #define KEEP_OPEN	64		/* files left open by the check */
 #define DEFAULT_MAX	(16 * 1024 * 1024)
 
-enum mode {
-	MODE_START,	/* at the start: BOM and the first byte not yet seen */
-	MODE_NDJSON,
-	MODE_ARRAY
-};
-
-/*
- * Where the scanner of a JSON array file stands.  It only finds where
- * elements begin and end; whether they are valid JSON is checked later.
- */
-enum astate {
-	A_OPEN,		/* after '[': an element or ']' */
-	A_COMMA,	/* after ',': an element */
-	A_ELEM,		/* inside an element */
-	A_AFTER,	/* after an element: ',' or ']' */
-	A_DONE		/* after the final ']': only whitespace */
+/* Where the reader stands inside a top-level array. */
+enum apos {
+	A_FIRST,	/* after '[': an element or ']' */
+	A_NEXT,		/* after ',' (or a broken element): an element */
+	A_AFTER		/* after an element: ',' or ']' */
 };
 
 struct infile {
@@ -64,8 +71,8 @@ struct sm_input {
 	/* State of the current file. */
 	int eof;
 	int bomseen;		/* the BOM check is done */
-	enum mode mode;
 	size_t line;		/* line of rbuf[rpos] */
+	uint64_t bol;		/* file offset of the first byte of that line */
 	char *rbuf;
 	size_t rpos, rend;
 
@@ -75,12 +82,26 @@ struct sm_input {
 	int overlong;		/* the record exceeds max; rest goes to spill */
 	int pendcr;		/* a CR held back from spill */
 
-	/* The array scanner. */
-	enum astate astate;
-	size_t arrline;		/* line of the '[' */
-	size_t recline;		/* line of the element's first byte */
+	/* Inside a top-level array. */
+	int inarray;
+	enum apos apos;
+	size_t arrline;		/* line of its '[' */
+
+	/* The value being scanned, from rbuf[rpos] on. */
+	int scanning;
+	size_t recline;		/* line of its first byte */
+	uint64_t recoff;	/* file offset of its first byte */
+	uint64_t reccol;	/* column of its first byte */
 	size_t depth;
 	int instr, esc;
+	int tail;		/* after its closing bracket: 1 on the rest of
+				   its line, 2 when that holds more than space */
+	int atbol;		/* in the indentation of a line */
+	uint64_t indent;
+	const char *broken;	/* why it cannot be valid, or NULL */
+	size_t brokenline;
+	int nocomma;		/* an element that follows another without ',' */
+	char why[320];		/* the error of the record returned */
 };
 
 static int
@@ -199,13 +220,15 @@ file_begin(struct sm_input *in)
 	in->active = 1;
 	in->eof = 0;
 	in->bomseen = 0;
-	in->mode = MODE_START;
 	in->line = 1;
+	in->bol = 0;
 	in->rpos = in->rend = 0;
 	in->reclen = 0;
 	in->overlong = 0;
 	in->pendcr = 0;
 	in->fread = 0;
+	in->inarray = 0;
+	in->scanning = 0;
 	return 0;
 }
 
@@ -265,24 +288,6 @@ fill(struct sm_input *in)
 		if (sm_interrupted())
 			return sm_error(SM_EINTR, "interrupted");
 	}
-}
-
-/* Records a structural error of the current file at the current line. */
-static int __attribute__((format(printf, 3, 4)))
-data_error(struct sm_input *in, struct sm_rawrec *rec, const char *fmt, ...)
-{
-	char reason[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
-	rec->text = NULL;
-	rec->len = 0;
-	rec->file = in->files[in->cur].name;
-	rec->line = in->line;
-	rec->overlong = 0;
-	return sm_error(SM_EDATA, "%s:%zu: %s", rec->file, rec->line, reason);
 }
 
 /*
@@ -363,6 +368,21 @@ stash(struct sm_input *in, const char *p, size_t n, size_t limit)
 		in->reclen = in->max;
 }
 
+/* The file offset of rbuf[i]. */
+static uint64_t
+offset_of(const struct sm_input *in, size_t i)
+{
+	return in->fread - in->rend + i;
+}
+
+/* Counts the line end at rbuf[i]. */
+static void
+newline(struct sm_input *in, size_t i)
+{
+	in->line++;
+	in->bol = offset_of(in, i) + 1;
+}
+
 static int
 emit(struct sm_input *in, struct sm_rawrec *rec, const char *text,
     size_t len, size_t line, int overlong)
@@ -372,141 +392,40 @@ emit(struct sm_input *in, struct sm_rawrec *rec, const char *text,
 	rec->file = in->files[in->cur].name;
 	rec->line = line;
 	rec->overlong = overlong;
+	rec->error = NULL;
 	return 1;
 }
 
 /*
- * Skips the optional BOM, then looks at the first byte that is not
- * whitespace: '[' makes the file an array, anything else NDJSON.  Lines
- * of whitespace before it are consumed (they would be skipped anyway);
- * the line that holds it is left whole for the NDJSON reader.
- * Returns 0 (mode set, or the file ended) or an error of fill().
+ * A record that is only an error, at the current line: a structural
+ * fault between records that holds no bytes of one.  Returns 1.
  */
-static int
-detect(struct sm_input *in)
+static int __attribute__((format(printf, 3, 4)))
+fault(struct sm_input *in, struct sm_rawrec *rec, const char *fmt, ...)
 {
-	size_t p;
-	int rc;
+	va_list ap;
 
-	if (!in->bomseen) {
-		while (in->rend < 3 && !in->eof)
-			if ((rc = fill(in)) < 0)
-				return rc;
-		if (in->rend >= 3 && memcmp(in->rbuf, "\xef\xbb\xbf", 3) == 0)
-			in->rpos = 3;
-		in->bomseen = 1;
-	}
-	for (;;) {
-		for (p = in->rpos; p < in->rend; p++) {
-			if (in->rbuf[p] == '\n') {
-				in->line++;
-				in->rpos = p + 1;
-			} else if (!isws((unsigned char)in->rbuf[p]))
-				break;
-		}
-		if (p < in->rend) {
-			if (in->rbuf[p] == '[') {
-				in->mode = MODE_ARRAY;
-				in->astate = A_OPEN;
-				in->arrline = in->line;
-				in->rpos = p + 1;
-			} else
-				in->mode = MODE_NDJSON;
-			return 0;
-		}
-		/* Only whitespace so far: drop it and read on. */
-		in->rpos = in->rend;
-		if ((rc = fill(in)) < 0)
-			return rc;
-		if (rc == 0) {
-			file_end(in);
-			return 0;
-		}
-	}
-}
-
-static int
-blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!isws((unsigned char)p[i]))
-			return 0;
+	va_start(ap, fmt);
+	vsnprintf(in->why, sizeof(in->why), fmt, ap);
+	va_end(ap);
+	emit(in, rec, in->rbuf + in->rpos, 0, in->line, 0);
+	rec->error = in->why;
 	return 1;
 }
 
-/*
- * A complete NDJSON line: p, n without the LF, either in the read buffer
- * or, when the line began in an earlier read, its last piece.  Returns 1
- * with *rec filled, 0 for a blank line.
- */
+/* Skips the optional UTF-8 BOM.  Returns 0 or an error of fill(). */
 static int
-finish_line(struct sm_input *in, struct sm_rawrec *rec, const char *p,
-    size_t n)
+skip_bom(struct sm_input *in)
 {
-	size_t line = in->line++;
-
-	if (in->reclen > 0 || in->overlong) {
-		stash(in, p, n, in->max + 1);
-		if (in->overlong) {
-			spill_end(in, 0);
-			in->overlong = 0;
-			n = in->reclen;
-			in->reclen = 0;
-			return emit(in, rec, in->rec, n, line, 1);
-		}
-		p = in->rec;
-		n = in->reclen;
-		in->reclen = 0;
-	}
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (blank(p, n))
-		return 0;
-	if (n > in->max) {
-		spill_write(in, p, n);
-		spill_end(in, 1);
-		return emit(in, rec, p, in->max, line, 1);
-	}
-	return emit(in, rec, p, n, line, 0);
-}
-
-/* The next record of an NDJSON file; 0 when the file ended. */
-static int
-next_line(struct sm_input *in, struct sm_rawrec *rec)
-{
-	const char *p, *nl;
-	size_t n;
 	int rc;
 
-	for (;;) {
-		p = in->rbuf + in->rpos;
-		n = in->rend - in->rpos;
-		if ((nl = n > 0 ? memchr(p, '\n', n) : NULL) != NULL) {
-			n = (size_t)(nl - p);
-			in->rpos += n + 1;
-			if ((rc = finish_line(in, rec, p, n)) != 0)
-				return rc;
-			continue;
-		}
-		if (in->eof) {
-			if (n == 0 && in->reclen == 0 && !in->overlong) {
-				file_end(in);
-				return 0;
-			}
-			in->rpos = in->rend;
-			if ((rc = finish_line(in, rec, p, n)) != 0)
-				return rc;
-			continue;
-		}
-		if (n > 0) {
-			stash(in, p, n, in->max + 1);
-			in->rpos = in->rend;
-		}
+	while (in->rend < 3 && !in->eof)
 		if ((rc = fill(in)) < 0)
 			return rc;
-	}
+	if (in->rend >= 3 && memcmp(in->rbuf, "\xef\xbb\xbf", 3) == 0)
+		in->rpos = 3;
+	in->bomseen = 1;
+	return 0;
 }
 
 /* Skips whitespace; returns 1 at a byte, 0 at the end, or fill()'s error. */
@@ -519,7 +438,7 @@ skipws(struct sm_input *in)
 		for (; in->rpos < in->rend; in->rpos++) {
 			c = (unsigned char)in->rbuf[in->rpos];
 			if (c == '\n')
-				in->line++;
+				newline(in, in->rpos);
 			else if (!isws(c))
 				return 1;
 		}
@@ -528,42 +447,238 @@ skipws(struct sm_input *in)
 	}
 }
 
-/* An element ends at rbuf[end]: returns it (1). */
+/*
+ * The rest of the line from rbuf[rpos], as one record: text at the top
+ * level that is no object or array, handed to the parser to judge.
+ * Returns 1, or an error of fill().
+ */
 static int
-finish_elem(struct sm_input *in, struct sm_rawrec *rec, size_t end)
+rest_of_line(struct sm_input *in, struct sm_rawrec *rec)
+{
+	const char *p, *nl;
+	size_t n, line = in->line;
+	int rc;
+
+	for (;;) {
+		p = in->rbuf + in->rpos;
+		n = in->rend - in->rpos;
+		if ((nl = memchr(p, '\n', n)) != NULL || in->eof) {
+			if (nl != NULL) {
+				n = (size_t)(nl - p);
+				newline(in, in->rpos + n);
+				in->rpos += n + 1;
+			} else
+				in->rpos = in->rend;
+			if (in->reclen > 0 || in->overlong) {
+				stash(in, p, n, in->max + 1);
+				p = in->rec;
+				n = in->reclen;
+				in->reclen = 0;
+			}
+			if (in->overlong) {
+				spill_end(in, 0);
+				in->overlong = 0;
+				return emit(in, rec, p, n, line, 1);
+			}
+			while (n > 0 && isws((unsigned char)p[n - 1]))
+				n--;
+			if (n > in->max) {
+				spill_write(in, p, n);
+				spill_end(in, 1);
+				return emit(in, rec, p, in->max, line, 1);
+			}
+			return emit(in, rec, p, n, line, 0);
+		}
+		stash(in, p, n, in->max + 1);
+		in->rpos = in->rend;
+		if ((rc = fill(in)) < 0)
+			return rc;
+	}
+}
+
+/* A value starts at rbuf[rpos]. */
+static void
+value_begin(struct sm_input *in, int nocomma)
+{
+	in->scanning = 1;
+	in->recline = in->line;
+	in->recoff = offset_of(in, in->rpos);
+	in->reccol = in->recoff - in->bol;
+	in->depth = 0;
+	in->instr = in->esc = 0;
+	in->tail = 0;
+	in->atbol = 0;
+	in->indent = 0;
+	in->broken = NULL;
+	in->nocomma = nocomma;
+	in->reclen = 0;
+	in->overlong = 0;
+}
+
+/*
+ * Ends the value being scanned at rbuf[end] (exclusive) and returns it
+ * (1), trailing whitespace left out, with why as its error (NULL: none
+ * known, beyond a missing ',' before it).
+ */
+static int
+value_end(struct sm_input *in, struct sm_rawrec *rec, size_t end,
+    const char *why)
 {
 	const char *p = in->rbuf + in->rpos;
 	size_t n = end - in->rpos;
+	int overlong = 0;
 
 	in->rpos = end;
-	in->astate = A_AFTER;
+	in->scanning = 0;
 	if (in->reclen > 0 || in->overlong) {
 		stash(in, p, n, in->max);
+		p = in->rec;
 		n = in->reclen;
 		in->reclen = 0;
 		if (in->overlong) {
 			spill_end(in, 1);
 			in->overlong = 0;
-			return emit(in, rec, in->rec, n, in->recline, 1);
+			overlong = 1;
 		}
-		return emit(in, rec, in->rec, n, in->recline, 0);
-	}
-	if (n > in->max) {
+	} else if (n > in->max) {
 		spill_write(in, p, n);
 		spill_end(in, 1);
-		return emit(in, rec, p, in->max, in->recline, 1);
+		n = in->max;
+		overlong = 1;
 	}
-	return emit(in, rec, p, n, in->recline, 0);
+	while (!overlong && n > 0 && isws((unsigned char)p[n - 1]))
+		n--;
+	emit(in, rec, p, n, in->recline, overlong);
+	if (why == NULL && in->nocomma)
+		why = "expected ',' before this array element";
+	rec->error = why;
+	return 1;
 }
 
 /*
- * Scans an element: strings (with escapes) and bracket depth are
- * tracked, so that a ',' or ']' inside a string or a nested value does
- * not end it.  It ends at a ',', ']', '}' or whitespace outside any
- * string at depth 0, or just after the bracket that closes it.
+ * Words the error of a value that ends broken or unclosed: what went
+ * wrong, and when it spans several lines, which and how many bytes,
+ * up to the line before last (the next record) or the end of the input.
+ */
+static const char *
+broken_why(struct sm_input *in, const char *what, size_t last,
+    uint64_t end, int ateof)
+{
+	size_t n;
+
+	n = (size_t)snprintf(in->why, sizeof(in->why), "%s", what);
+	if (last > in->recline && n < sizeof(in->why))
+		snprintf(in->why + n, sizeof(in->why) - n, " (lines %zu-%zu, "
+		    "%llu bytes, rejected up to %s)", in->recline, last,
+		    (unsigned long long)(end - in->recoff), ateof ?
+		    "the end of the input" : "the next record");
+	return in->why;
+}
+
+/* Why a broken value is: the line named when it is not the first. */
+static void
+broken_what(struct sm_input *in, char *what, size_t n)
+{
+	if (in->brokenline == in->recline)
+		snprintf(what, n, "invalid JSON: %s", in->broken);
+	else
+		snprintf(what, n, "invalid JSON: %s at line %zu", in->broken,
+		    in->brokenline);
+}
+
+/*
+ * A line that starts with '{' at rbuf[i] ends the broken or unclosed
+ * value: it is returned with its error, and reading goes on at the '{'.
  */
 static int
-scan_elem(struct sm_input *in, struct sm_rawrec *rec)
+value_cut(struct sm_input *in, struct sm_rawrec *rec, size_t i)
+{
+	char what[160];
+
+	if (in->broken != NULL)
+		broken_what(in, what, sizeof(what));
+	else
+		snprintf(what, sizeof(what), "invalid JSON: the %s is not "
+		    "closed before line %zu", in->inarray ? "array element" :
+		    "record", in->line);
+	broken_why(in, what, in->line - 1, in->bol, 0);
+	if (in->inarray)
+		in->apos = A_NEXT;
+	return value_end(in, rec, i, in->why);
+}
+
+/* The file ended inside the value being scanned. */
+static int
+value_eof(struct sm_input *in, struct sm_rawrec *rec)
+{
+	char what[160];
+
+	if (in->broken != NULL)
+		broken_what(in, what, sizeof(what));
+	else if (in->instr)
+		snprintf(what, sizeof(what), "invalid JSON: unterminated "
+		    "string");
+	else if (in->inarray)
+		snprintf(what, sizeof(what), "unexpected end of file: the "
+		    "array opened at line %zu is not closed", in->arrline);
+	else
+		snprintf(what, sizeof(what), "invalid JSON: unexpected end "
+		    "of input");
+	in->inarray = 0;
+	/* A last line end is not a line of the value. */
+	broken_why(in, what, in->line - (in->line > in->recline &&
+	    offset_of(in, in->rend) == in->bol), offset_of(in, in->rend), 1);
+	return value_end(in, rec, in->rend, in->why);
+}
+
+/* A line end at rbuf[i] inside the value: its indentation is measured. */
+static void
+line_start(struct sm_input *in, size_t i)
+{
+	newline(in, i);
+	in->atbol = 1;
+	in->indent = 0;
+}
+
+/* The value cannot be valid: skip to the line where the next one starts. */
+static void
+value_break(struct sm_input *in, const char *why)
+{
+	if (in->broken == NULL) {
+		in->broken = why;
+		in->brokenline = in->line;
+	}
+}
+
+/*
+ * What follows a top-level value that closed before rbuf[j], on its
+ * line: 0 when it ends there (a line end, or another value starts),
+ * 2 when junk follows (the line goes whole to the parser), 1 when the
+ * read buffer ends first (scan_value decides after the next read).
+ */
+static int
+tail_of(const struct sm_input *in, size_t j)
+{
+	int c;
+
+	while (j < in->rend && ((c = in->rbuf[j]) == ' ' || c == '\t' ||
+	    c == '\r'))
+		j++;
+	if (j == in->rend)
+		return in->eof ? 0 : 1;
+	c = in->rbuf[j];
+	return c == '\n' || c == '{' || c == '[' ? 0 : 2;
+}
+
+/*
+ * Scans the value that began at rbuf[rpos] (or goes on with it after a
+ * read), and returns it when it ends (1).  Strings and bracket depth are
+ * followed, so that a ',' or ']' inside a string or a nested value does
+ * not end it.  It ends just after the bracket that closes it, or, at
+ * depth 0 (a scalar element), before a ',', ']', '}' or whitespace.
+ */
+static int
+scan_value(struct sm_input *in, struct sm_rawrec *rec)
 {
 	size_t i;
 	int c, rc;
@@ -571,15 +686,56 @@ scan_elem(struct sm_input *in, struct sm_rawrec *rec)
 	for (;;) {
 		for (i = in->rpos; i < in->rend; i++) {
 			c = (unsigned char)in->rbuf[i];
+			if (in->tail) {
+				/*
+				 * A top-level value ends its line, or another
+				 * starts on it; else the line goes whole to
+				 * the parser, an NDJSON line with junk.
+				 */
+				if (in->tail == 1 && (c == ' ' || c == '\t' ||
+				    c == '\r'))
+					continue;
+				if (c == '\n' || (in->tail == 1 && (c == '{' ||
+				    c == '[')))
+					return value_end(in, rec, i, NULL);
+				in->tail = 2;
+				continue;
+			}
+			if (in->atbol) {
+				if (c == ' ' || c == '\t' || c == '\r') {
+					in->indent++;
+					continue;
+				}
+				if (c == '\n') {
+					newline(in, i);
+					in->indent = 0;
+					continue;
+				}
+				in->atbol = 0;
+				if (c == '{' && in->indent <= in->reccol)
+					return value_cut(in, rec, i);
+			}
 			if (in->instr) {
+				/* The common case first: plain string bytes. */
+				while (c != '"' && c != '\\' && c != '\n' &&
+				    i + 1 < in->rend && !in->esc)
+					c = (unsigned char)in->rbuf[++i];
 				if (in->esc)
 					in->esc = 0;
 				else if (c == '\\')
 					in->esc = 1;
 				else if (c == '"')
 					in->instr = 0;
-				else if (c == '\n')
-					in->line++;
+				else if (c == '\n') {
+					value_break(in, "unterminated string");
+					in->instr = 0;
+					line_start(in, i);
+				}
+				continue;
+			}
+			if (in->broken != NULL) {
+				if (c == '\n')
+					line_start(in, i);
 				continue;
 			}
 			switch (c) {
@@ -593,21 +749,24 @@ scan_elem(struct sm_input *in, struct sm_rawrec *rec)
 			case '}':
 			case ']':
 				if (in->depth == 0)
-					return finish_elem(in, rec, i);
-				if (--in->depth == 0)
-					return finish_elem(in, rec, i + 1);
+					return value_end(in, rec, i, NULL);
+				if (--in->depth > 0)
+					break;
+				if (in->inarray || (rc = tail_of(in, i + 1)) == 0)
+					return value_end(in, rec, i + 1, NULL);
+				in->tail = rc;
 				break;
 			case '\n':
 				if (in->depth == 0)
-					return finish_elem(in, rec, i);
-				in->line++;
+					return value_end(in, rec, i, NULL);
+				line_start(in, i);
 				break;
 			case ',':
 			case ' ':
 			case '\t':
 			case '\r':
 				if (in->depth == 0)
-					return finish_elem(in, rec, i);
+					return value_end(in, rec, i, NULL);
 				break;
 			}
 		}
@@ -616,82 +775,75 @@ scan_elem(struct sm_input *in, struct sm_rawrec *rec)
 		if ((rc = fill(in)) < 0)
 			return rc;
 		if (rc == 0)
-			return data_error(in, rec, "unexpected end of file: "
-			    "the array opened at line %zu is not closed",
-			    in->arrline);
-	}
-}
-
-/* The next element of a JSON array file; 0 when the file ended. */
-static int
-next_elem(struct sm_input *in, struct sm_rawrec *rec)
-{
-	int c, rc;
-
-	for (;;) {
-		if (in->astate == A_ELEM)
-			return scan_elem(in, rec);
-		if ((rc = skipws(in)) < 0)
-			return rc;
-		if (rc == 0) {
-			if (in->astate == A_DONE) {
-				file_end(in);
-				return 0;
-			}
-			return data_error(in, rec, "unexpected end of file: "
-			    "the array opened at line %zu is not closed",
-			    in->arrline);
-		}
-		c = (unsigned char)in->rbuf[in->rpos];
-		switch (in->astate) {
-		case A_DONE:
-			return data_error(in, rec,
-			    "unexpected data after the array");
-		case A_AFTER:
-			if (c == ',')
-				in->astate = A_COMMA;
-			else if (c == ']')
-				in->astate = A_DONE;
-			else
-				return data_error(in, rec, "expected ',' or "
-				    "']' after an array element, not '%c'", c);
-			in->rpos++;
-			break;
-		case A_OPEN:
-			if (c == ']') {
-				in->astate = A_DONE;
-				in->rpos++;
-				break;
-			}
-			/* FALLTHROUGH */
-		case A_COMMA:
-			if (c == ',' || c == ']' || c == '}')
-				return data_error(in, rec, "expected an array "
-				    "element, not '%c'", c);
-			in->astate = A_ELEM;
-			in->recline = in->line;
-			in->depth = 0;
-			in->instr = in->esc = 0;
-			in->reclen = 0;
-			in->overlong = 0;
-			break;
-		case A_ELEM:
-			break;
-		}
+			return in->tail ? value_end(in, rec, in->rpos, NULL) :
+			    value_eof(in, rec);
 	}
 }
 
 /*
- * Reads the next record (see sm.h).  After SM_EDATA or SM_EIO the rest
- * of the file is skipped; rec then names the file and the line of the
- * problem (text NULL), and the message starts with "FILE:LINE: " for
- * SM_EDATA.  SM_EINTR (a caught signal interrupted a read) loses nothing:
- * the next call goes on where this one stopped.
+ * Between the elements of a top-level array, at the byte c = rbuf[rpos].
+ * Returns 1 with a fault, or 0 when the state moved on (a value begun,
+ * the array closed, a ',' taken).
+ */
+static int
+array_step(struct sm_input *in, struct sm_rawrec *rec, int c)
+{
+	switch (in->apos) {
+	case A_AFTER:
+		if (c == ',') {
+			in->apos = A_NEXT;
+			in->rpos++;
+			return 0;
+		}
+		if (c == ']') {
+			in->inarray = 0;
+			in->rpos++;
+			return 0;
+		}
+		if (c == '}' || c == ':') {
+			fault(in, rec, "expected ',' or ']' after an array "
+			    "element, not '%c'", c);
+			in->rpos++;
+			return 1;
+		}
+		value_begin(in, 1);
+		return 0;
+	case A_FIRST:
+	case A_NEXT:
+		if (c == ']') {
+			in->inarray = 0;
+			if (in->apos == A_NEXT) {
+				fault(in, rec, "expected an array element, "
+				    "not ']'");
+				in->rpos++;
+				return 1;
+			}
+			in->rpos++;
+			return 0;
+		}
+		if (c == ',' || c == '}' || c == ':') {
+			fault(in, rec, "expected an array element, not '%c'",
+			    c);
+			in->apos = A_NEXT;
+			in->rpos++;
+			return 1;
+		}
+		value_begin(in, 0);
+		in->apos = A_AFTER;
+		return 0;
+	}
+	return 0;
+}
+
+/*
+ * Reads the next record (see sm.h).  The reader never gives up on a
+ * file: what it cannot read as records comes back as records with an
+ * error, and the next call goes on after them.
  */
 int
 sm_input_next(struct sm_input *in, struct sm_rawrec *rec)
 {
-	int rc;
+	int c, rc;
 
 	for (;;) {
 		if (in->cur >= in->nfiles)
@@ -700,27 +852,45 @@ sm_input_next(struct sm_input *in, struct sm_rawrec *rec)
 			file_end(in);
 			return rc;
 		}
-		switch (in->mode) {
-		case MODE_START:
-			rc = detect(in);
-			break;
-		case MODE_NDJSON:
-			rc = next_line(in, rec);
-			break;
-		case MODE_ARRAY:
-			rc = next_elem(in, rec);
-			break;
-		default:
-			rc = sm_error(SM_EINTERNAL, "bad input mode");
-		}
-		if (rc > 0)
-			return rc;
-		if (rc < 0) {
-			if (rc != SM_EINTR && in->active)
-				file_end(in);
+		if (!in->bomseen && (rc = skip_bom(in)) < 0)
+			goto fail;
+		if (in->scanning) {
+			if ((rc = scan_value(in, rec)) < 0)
+				goto fail;
 			return rc;
 		}
+		if ((rc = skipws(in)) < 0)
+			goto fail;
+		if (rc == 0) {
+			if (in->inarray) {
+				in->inarray = 0;
+				return fault(in, rec, "unexpected end of "
+				    "file: the array opened at line %zu is "
+				    "not closed", in->arrline);
+			}
+			file_end(in);
+			continue;
+		}
+		c = (unsigned char)in->rbuf[in->rpos];
+		if (in->inarray) {
+			if (array_step(in, rec, c))
+				return 1;
+		} else if (c == '[') {
+			in->inarray = 1;
+			in->apos = A_FIRST;
+			in->arrline = in->line;
+			in->rpos++;
+		} else if (c == '{')
+			value_begin(in, 0);
+		else if ((rc = rest_of_line(in, rec)) < 0)
+			goto fail;
+		else
+			return rc;
 	}
+fail:
+	if (rc != SM_EINTR && in->active)
+		file_end(in);
+	return rc;
 }
 
 /*

@@ -266,9 +266,14 @@ void sm_rec_fast_free(void);
 /* input.c: the one input loop */
 
 /*
- * One record as read: text is the raw bytes without the line end (valid
- * until the next sm_input_next), file is the operand name ("-" for stdin),
- * line the 1-based line where the record starts.
+ * One record as read: text is the raw bytes without the line end and the
+ * whitespace around it (valid until the next sm_input_next), file is the
+ * operand name ("-" for stdin), line the 1-based line where the record
+ * starts.  error, when not NULL, is why the reader could not make a
+ * record of these bytes (a structural fault of the input: a line break
+ * inside a string, an unclosed value, a missing ','); the record is then
+ * to be rejected with that reason, its text (possibly empty, for a fault
+ * between records) being what the input held there.
  */
 struct sm_rawrec {
 	const char *text;
@@ -276,34 +281,37 @@ struct sm_rawrec {
 	const char *file;
 	size_t line;
 	int overlong;	/* longer than max bytes: text holds only a prefix */
+	const char *error;
 };
 
 struct sm_input;
 
 /*
  * Opens the input over the operands (NULL or empty: stdin; "-": stdin).
- * Each file is NDJSON, or a JSON array when its first byte after an
- * optional UTF-8 BOM and whitespace is '['.  CRLF line ends are accepted.
- * max is the longest record kept whole (max_record_bytes; 0: 16 MiB).
- * spill, when not NULL, receives the raw bytes of each over-long record
- * followed by a newline (a CRLF line end written as LF), so --rejects
- * loses nothing; its write errors are left for the caller's ferror().
- * Memory stays bounded by max whatever the input size.  The names are
- * copied.  Returns 0, or SM_ENOENT (missing, unreadable, a directory) /
- * SM_EIO with a message when a file cannot be opened (checked for every
- * operand before any record is read); *in is then NULL.
+ * Each file is a sequence of JSON texts separated by whitespace, as jq
+ * reads them: NDJSON, a JSON array (its elements are the records), a
+ * pretty-printed object, several of these in a row; an optional UTF-8
+ * BOM and CRLF line ends are accepted.  max is the longest record kept
+ * whole (max_record_bytes; 0: 16 MiB).  spill, when not NULL, receives
+ * the raw bytes of each over-long record followed by a newline (a CRLF
+ * line end written as LF), so --rejects loses nothing; its write errors
+ * are left for the caller's ferror().  Memory stays bounded by max
+ * whatever the input size.  The names are copied.  Returns 0, or
+ * SM_ENOENT (missing, unreadable, a directory) / SM_EIO with a message
+ * when a file cannot be opened (checked for every operand before any
+ * record is read); *in is then NULL.
  */
 int sm_input_open(struct sm_input **in, char *const *files, size_t nfiles,
     size_t max, FILE *spill);
 /*
  * Reads the next record.  Returns 1 with *rec filled, 0 at the end, or a
- * negative code: SM_EIO (read error), SM_EDATA (a structural error that
- * ends the file, e.g. an unterminated array; the message reads
- * "FILE:LINE: reason", rec->file and rec->line say where, rec->text is
- * NULL), and in both cases the rest of that file is skipped and the next
- * call continues with the next file; SM_EINTR when a signal caught by
- * sm_signals_catch() interrupted a read (nothing is lost: the next call
- * goes on).  Blank lines are skipped.
+ * negative code: SM_EIO (read error; the rest of that file is skipped
+ * and the next call continues with the next file), SM_EINTR when a
+ * signal caught by sm_signals_catch() interrupted a read (nothing is
+ * lost: the next call goes on).  Every byte of the input that is not
+ * whitespace comes back in a record, with an error when it could not be
+ * read as one (see struct sm_rawrec): the reader never skips the rest of
+ * a file.
  */
 int sm_input_next(struct sm_input *in, struct sm_rawrec *rec);
 /* Bytes consumed so far and total size when known (-1), for progress. */

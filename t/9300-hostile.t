@@ -7,7 +7,7 @@
 # JSONTestSuite: no n_ case is ever accepted.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 113
+plan 115
 
 cp "$TESTDIR"/data/bad/* .
 sm-tenant create Hostile --slug h >/dev/null 2>&1
@@ -63,7 +63,11 @@ check 'an exact integer beyond 2^53 that would be stored without exponent' \
 check 'numbers that fit stored canonically' test \
     "$(q "select group_concat(data, ' ') from (select p.data from source_properties p join sources s on s.id = p.source_id where s.name = 'lossy-numbers' order by p.id)")" = \
     '{"id":1,"p":9007199254740992} {"id":7,"p":1.5} {"id":9,"p":1} {"id":10,"p":200} {"id":12,"p":0.1} {"id":14,"p":0} {"id":16,"p":1e+16}'
-hostile non-object.ndjson 65 2 '2 3 4 5 6 7' 'non-object.ndjson:7: record is not an object'
+# An array on a line of its own is read as jq reads it: its elements are
+# the records (1 and 2 rejected, the object of line 7 imported).
+hostile non-object.ndjson 65 3 '2 2 3 4 5 6' 'non-object.ndjson:6: record is not an object' -
+printf '1\n2\n"a string"\n42\nnull\ntrue\n' >rej.want
+check_same 'non-object: --rejects holds each rejected value' rej.want non-object.rej
 hostile keys.ndjson 65 6 '2 3 4 5 6 7 8 9 10 15 17' "keys.ndjson:4: key 'id' is not a string or integer"
 check 'empty key named' grep_q "keys.ndjson:3: key 'id' is an empty string" err
 check 'missing key named' grep_q "keys.ndjson:17: no key: record has no 'external_id' or 'id'" err
@@ -76,7 +80,9 @@ check 'a failing builtin is a reject too' grep_q 'map-errors.ndjson:2: map: .*ab
 map=
 hostile bom-inside.ndjson 65 2 2 'bom-inside.ndjson:2: invalid JSON: unexpected U+FEFF'
 hostile array-unclosed.json 65 3 5 'the array opened at line 1 is not closed' -
-hostile array-no-comma.json 65 2 3 "expected ',' or ']' after an array element" -
+hostile array-no-comma.json 65 2 3 "array-no-comma.json:3: expected ',' before this array element" -
+echo '{"id":3}' >rej.want
+check_same "array-no-comma: --rejects holds the element after the missing ','" rej.want array-no-comma.rej
 
 # Accepted: a byte order mark, CRLF line ends, blank lines, duplicate keys.
 printf '%s\n' '{"id":1,"a":"x"}' '{"id":2,"a":"y"}' '{"id":3,"a":"z"}' >plain.ndjson
@@ -166,7 +172,9 @@ if [ -d "$jts" ]; then
 	    sm-import -q -T h -s jts-raw "$jts"/*.json
 	missing=$(for f in "$jts"/n_*.json; do
 		grep -qF "$f:" err && continue
-		# No record at all: only whitespace and a BOM.
+		# No record at all: only whitespace and a BOM, or two empty
+		# arrays, which jq reads as two texts.
+		case $f in */n_structure_double_array.json) continue; esac
 		tr -d ' \t\r\n\357\273\277' <"$f" | grep -q . && echo "$f"
 	done)
 	check 'every n_ file rejected, or empty' test -z "$missing"

@@ -51,8 +51,9 @@ base(const char *path)
 
 /*
  * Reads every record of files into out, one "FILE:LINE:TEXT" line each
- * ("!" before TEXT when over-long, "ERR rc: message" for errors, the
- * scratch directory left out of the message).
+ * ("!" before TEXT when over-long, "ERR(reason):" before it for a
+ * record with an error, "ERR rc: message" for errors, the scratch
+ * directory left out of the message).
  */
 static int
 collect(char **files, size_t n, size_t max, FILE *spill, struct sm_buf *out)
@@ -78,6 +79,8 @@ collect(char **files, size_t n, size_t max, FILE *spill, struct sm_buf *out)
 		}
 		sm_buf_addf(out, "%s:%zu:%s", base(rec.file), rec.line,
 		    rec.overlong ? "!" : "");
+		if (rec.error != NULL)
+			sm_buf_addf(out, "ERR(%s):", rec.error);
 		sm_buf_add(out, rec.text, rec.len);
 		sm_buf_addc(out, '\n');
 	}
@@ -123,8 +126,8 @@ test_ndjson(struct sm_buf *out)
 
 	f[0] = puts_file("lead.ndjson", "\n\n  {\"a\":1}\n");
 	collect(f, 1, 1024, NULL, out);
-	is_str(out->data, "lead.ndjson:3:  {\"a\":1}\n",
-	    "leading blank lines counted, leading spaces of the line kept");
+	is_str(out->data, "lead.ndjson:3:{\"a\":1}\n",
+	    "leading blank lines counted, leading spaces left out");
 
 	f[0] = puts_file("empty.ndjson", "");
 	collect(f, 1, 1024, NULL, out);
@@ -168,6 +171,55 @@ test_array(struct sm_buf *out)
 	collect(f, 1, 1024, NULL, out);
 	is_str(out->data, "nested.json:1:[1,[2]]\n"
 	    "nested.json:1:{\"a\":{\"b\":[]}}\n", "nested elements");
+}
+
+/* Texts separated by whitespace, and what the reader does when they break. */
+static void
+test_resync(struct sm_buf *out)
+{
+	char *f[1];
+
+	f[0] = puts_file("jq.json", "{\n  \"id\": 1,\n  \"a\": [\n    1,\n"
+	    "    2\n  ]\n}\n{\n  \"id\": 2\n}\n{\"id\":3}{\"id\":4}\n");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "jq.json:1:{\n  \"id\": 1,\n  \"a\": [\n    1,\n"
+	    "    2\n  ]\n}\njq.json:8:{\n  \"id\": 2\n}\njq.json:11:{\"id\":3}\n"
+	    "jq.json:11:{\"id\":4}\n", "jq's default output: one record a "
+	    "text, at the line where it starts");
+
+	f[0] = puts_file("trunc.ndjson", "{\"id\":1}\n{\"id\":2,\"a\":\n"
+	    "{\"id\":3}\n{\"id\":4,\"s\":\"x\n{\"id\":5}\n");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "trunc.ndjson:1:{\"id\":1}\n"
+	    "trunc.ndjson:2:ERR(invalid JSON: the record is not closed before line 3):"
+	    "{\"id\":2,\"a\":\ntrunc.ndjson:3:{\"id\":3}\n"
+	    "trunc.ndjson:4:ERR(invalid JSON: unterminated string):"
+	    "{\"id\":4,\"s\":\"x\ntrunc.ndjson:5:{\"id\":5}\n",
+	    "truncated NDJSON lines: each rejected alone");
+
+	f[0] = puts_file("pretty.json", "[\n  {\n    \"id\": 1,\n    \"s\": "
+	    "\"x\n  },\n  {\n    \"id\": 2\n  }\n]\n");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "pretty.json:2:ERR(invalid JSON: unterminated string at "
+	    "line 4 (lines 2-5, 32 bytes, rejected up to the next record)):"
+	    "{\n    \"id\": 1,\n    \"s\": \"x\n  },\n"
+	    "pretty.json:6:{\n    \"id\": 2\n  }\n",
+	    "a broken element of a jq-printed array: up to the next element");
+
+	f[0] = puts_file("nested.json", "[\n  {\n    \"id\": 1,\n    \"o\": "
+	    "\"x\n    {\"id\": 9}\n  }\n]\n");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "nested.json:2:ERR(invalid JSON: unterminated string at "
+	    "line 4 (lines 2-7, 47 bytes, rejected up to the end of the "
+	    "input)):{\n    \"id\": 1,\n    \"o\": \"x\n    {\"id\": 9}\n  }\n]\n",
+	    "a '{' further right does not end it; nor does a ']'");
+
+	f[0] = puts_file("rest.json", "{\"id\":1,\n  \"a\": [1,\n");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "rest.json:1:ERR(invalid JSON: unexpected end "
+	    "of input (lines 1-2, 20 bytes, rejected up to the "
+	    "end of the input)):{\"id\":1,\n  \"a\": [1,\n",
+	    "an unclosed record: the rest of the input, with its span");
 }
 
 static void
@@ -236,13 +288,14 @@ test_overlong(struct sm_buf *out)
 	fclose(spill);
 	sm_buf_reset(&want);
 	sm_buf_addf(&want, "huge.ndjson:1:!%.100s\nhuge.ndjson:2:{\"b\":1}\n"
-	    "huge.ndjson:3:![%.99s\n", line.data, line.data);
+	    "huge.ndjson:3:!%.100s\n", line.data, line.data);
 	is_str(out->data, want.data, "over-long lines beyond the read buffer");
-	ok(n == 2 * 200000 + 2 + 2, "spill holds both lines whole (%zu)", n);
+	ok(n == 2 * 200000 + 2, "spill holds the line and the element whole "
+	    "(%zu)", n);
 
 	/* The same lines kept whole with a larger max. */
 	collect(f, 1, 300000, NULL, out);
-	ok(out->len == 2 * (200000 + 15) + 22 + 2,
+	ok(out->len == 2 * (200000 + 15) + 22,
 	    "lines beyond the read buffer kept whole (%zu)", out->len);
 
 	/* An over-long element of an array. */
@@ -310,29 +363,46 @@ test_errors(struct sm_buf *out)
 	f[1] = puts_file("next.ndjson", "{\"a\":3}\n");
 	collect(f, 2, 1024, NULL, out);
 	is_str(out->data, "unterm.json:1:{\"a\":1}\n"
-	    "ERR -65: unterm.json:3: unexpected end of file: the array opened "
-	    "at line 1 is not closed\nnext.ndjson:1:{\"a\":3}\n",
-	    "unterminated array: SM_EDATA, then the next file");
+	    "unterm.json:2:ERR(unexpected end of file: the array opened at "
+	    "line 1 is not closed):{\"a\":2\nnext.ndjson:1:{\"a\":3}\n",
+	    "unterminated array: the open element rejected whole, then the "
+	    "next file");
 
-	f[0] = puts_file("junk.json", "[{\"a\":1}\n {\"a\":2}]");
+	f[0] = puts_file("junk.json", "[{\"a\":1}\n {\"a\":2}, {\"a\":3}]");
 	collect(f, 2, 1024, NULL, out);
 	is_str(out->data, "junk.json:1:{\"a\":1}\n"
-	    "ERR -65: junk.json:2: expected ',' or ']' after an array element, "
-	    "not '{'\nnext.ndjson:1:{\"a\":3}\n",
-	    "junk between elements: SM_EDATA, then the next file");
+	    "junk.json:2:ERR(expected ',' before this array element):"
+	    "{\"a\":2}\njunk.json:2:{\"a\":3}\nnext.ndjson:1:{\"a\":3}\n",
+	    "a missing ',': that element rejected, the next ones read");
 
-	f[0] = puts_file("after.json", "[{\"a\":1}]\n[{\"a\":2}]\n");
+	f[0] = puts_file("after.json", "[{\"a\":1}]\n[{\"a\":2}] {\"a\":3}\n"
+	    "x y\n");
 	collect(f, 2, 1024, NULL, out);
-	is_str(out->data, "after.json:1:{\"a\":1}\n"
-	    "ERR -65: after.json:2: unexpected data after the array\n"
-	    "next.ndjson:1:{\"a\":3}\n", "data after the array");
+	is_str(out->data, "after.json:1:{\"a\":1}\nafter.json:2:{\"a\":2}\n"
+	    "after.json:2:{\"a\":3}\nafter.json:3:x y\n"
+	    "next.ndjson:1:{\"a\":3}\n", "texts after the array: read as "
+	    "jq reads them, junk handed on for the parser to reject");
 
-	f[0] = puts_file("comma.json", "[{\"a\":1},]");
+	f[0] = puts_file("comma.json", "[{\"a\":1},,{\"a\":2},]");
 	collect(f, 1, 1024, NULL, out);
 	is_str(out->data, "comma.json:1:{\"a\":1}\n"
-	    "ERR -65: comma.json:1: expected an array element, not ']'\n",
-	    "trailing comma");
+	    "comma.json:1:ERR(expected an array element, not ','):\n"
+	    "comma.json:1:{\"a\":2}\n"
+	    "comma.json:1:ERR(expected an array element, not ']'):\n",
+	    "doubled and trailing comma: faults of their own");
 
+	f[0] = puts_file("stray.json", "[{\"a\":1}},{\"a\":2}]");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "stray.json:1:{\"a\":1}\n"
+	    "stray.json:1:ERR(expected ',' or ']' after an array element, "
+	    "not '}'):\nstray.json:1:{\"a\":2}\n", "a stray '}'");
+
+	f[0] = puts_file("open.json", "[{\"a\":1},\n");
+	collect(f, 1, 1024, NULL, out);
+	is_str(out->data, "open.json:1:{\"a\":1}\n"
+	    "open.json:2:ERR(unexpected end of file: the array opened at "
+	    "line 1 is not closed):\n", "an array not closed after an "
+	    "element");
 	f[0] = puts_file("ok.ndjson", "{}\n");
 	snprintf(missing, sizeof(missing), "%s/missing.ndjson", dir);
 	f[1] = missing;
@@ -571,10 +641,11 @@ main(void)
 		return 2;
 	}
 	(void)tap_no_plan_done;	/* tap.h helpers are static */
-	tap_plan(41);
+	tap_plan(48);
 	sm_buf_init(&out);
 	test_ndjson(&out);
 	test_array(&out);
+	test_resync(&out);
 	test_files(&out);
 	test_overlong(&out);
 	test_nul();
