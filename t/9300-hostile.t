@@ -7,7 +7,7 @@
 # JSONTestSuite: no n_ case is ever accepted.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 115
+plan 114
 
 cp "$TESTDIR"/data/bad/* .
 sm-tenant create Hostile --slug h >/dev/null 2>&1
