@@ -670,6 +670,70 @@ tail_of(const struct sm_input *in, size_t j)
 	return c == '\n' || c == '{' || c == '[' ? 0 : 2;
 }
 
+/* The bytes scan_value() looks at inside a string, and inside a value. */
+static const unsigned char in_string[256] = {
+	['"'] = 1, ['\\'] = 1, ['\n'] = 1
+};
+static const unsigned char in_value[256] = {
+	['"'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1, ['\n'] = 1
+};
+
+/*
+ * The hot loop of scan_value(): inside a value that is fine so far, it
+ * follows strings and depth over rbuf[i] on, and stops at the first byte
+ * that needs more thought (a line end, the bracket that closes the
+ * value, a backslash at the end of the buffer) or at rend.  Returns the
+ * index of that byte; depth and instr tell where it stands.
+ */
+static size_t
+scan_hot(struct sm_input *in, size_t i)
+{
+	const unsigned char *b = (const unsigned char *)in->rbuf;
+	size_t end = in->rend, depth = in->depth;
+	int c;
+
+	if (in->instr)
+		goto string;
+	for (;;) {
+		while (i < end && !in_value[b[i]])
+			i++;
+		if (i == end)
+			break;
+		c = b[i];
+		if (c == '{' || c == '[') {
+			depth++;
+			i++;
+			continue;
+		}
+		if ((c == '}' || c == ']') && depth > 1) {
+			depth--;
+			i++;
+			continue;
+		}
+		if (c != '"')
+			break;
+		i++;
+string:
+		for (;;) {
+			while (i < end && !in_string[b[i]])
+				i++;
+			if (i == end || b[i] == '\n' ||
+			    (b[i] == '\\' && i + 1 == end)) {
+				in->instr = 1;
+				in->depth = depth;
+				return i;
+			}
+			if (b[i] == '"')
+				break;
+			i += 2;		/* a backslash and the byte it escapes */
+		}
+		i++;
+	}
+	in->instr = 0;
+	in->depth = depth;
+	return i;
+}
+
 /*
  * Scans the value that began at rbuf[rpos] (or goes on with it after a
  * read), and returns it when it ends (1).  Strings and bracket depth are
@@ -685,6 +749,10 @@ scan_value(struct sm_input *in, struct sm_rawrec *rec)
 
 	for (;;) {
 		for (i = in->rpos; i < in->rend; i++) {
+			if (in->depth > 0 && !in->esc && !in->tail &&
+			    !in->atbol && in->broken == NULL &&
+			    (i = scan_hot(in, i)) == in->rend)
+				break;
 			c = (unsigned char)in->rbuf[i];
 			if (in->tail) {
 				/*
@@ -716,10 +784,6 @@ scan_value(struct sm_input *in, struct sm_rawrec *rec)
 					return value_cut(in, rec, i);
 			}
 			if (in->instr) {
-				/* The common case first: plain string bytes. */
-				while (c != '"' && c != '\\' && c != '\n' &&
-				    i + 1 < in->rend && !in->esc)
-					c = (unsigned char)in->rbuf[++i];
 				if (in->esc)
 					in->esc = 0;
 				else if (c == '\\')
