@@ -264,14 +264,18 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 	check_form(argc);
+	memset(&st, 0, sizeof(st));
+	if ((rc = sm_cli_config(&cli)) != 0) {
+		warnx("%s", sm_errmsg());
+		return sm_exitcode(rc);
+	}
+	/* After the configuration: an age counts back from $SM_NOW. */
 	if (since_arg != NULL && sm_time_parse(since_arg, sm_now(),
 	    &since) != 0) {
 		warnx("%s", sm_errmsg());
 		usage(stderr, 64);
 	}
-	memset(&st, 0, sizeof(st));
-	if ((rc = sm_cli_config(&cli)) != 0 ||
-	    (rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
+	if ((rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
 		warnx("%s", sm_errmsg());
 		if (rc == SM_EUSAGE)
 			usage(stderr, 64);

@@ -237,20 +237,59 @@ civil_from_days(int64_t z, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int
-parse_iso(const char *s, int64_t *ms)
+/*
+ * Matches s against pattern, where 'd' stands for a digit and any other
+ * byte for itself.  Returns the length of pattern on a match, else 0.
+ */
+static size_t
+match(const char *s, const char *pattern)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, n = 0, digits;
+	size_t i;
+
+	for (i = 0; pattern[i] != '\0'; i++)
+		if (pattern[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != pattern[i])
+			return 0;
+	return i;
+}
+
+static int
+num(const char *s, int n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/*
+ * Parses "2026-11-29T05:00:00Z" (a fraction of a second may stand before
+ * the Z, a space for the T) into *ms; unless need_time, a bare date
+ * "2026-11-29" too.  Returns 0, or -1 when s is anything else.
+ */
+static int
+parse_iso(const char *s, int need_time, int64_t *ms)
+{
+	int y, mo, d, y2, mo2, d2, h = 0, mi = 0, sec = 0, frac = 0, digits;
+	int64_t days;
 	const char *p;
 
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+	if (match(s, "dddd-dd-dd") == 0)
 		return -1;
-	p = s + n;
+	y = num(s, 4);
+	mo = num(s + 5, 2);
+	d = num(s + 8, 2);
+	p = s + 10;
+	if (need_time && *p != 'T' && *p != ' ')
+		return -1;
 	if (*p == 'T' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 ||
-		    n != 8)
+		if (match(p + 1, "dd:dd:dd") == 0)
 			return -1;
-		p += 1 + n;
+		h = num(p + 1, 2);
+		mi = num(p + 4, 2);
+		sec = num(p + 7, 2);
+		p += 9;
 		if (*p == '.') {
 			for (p++, digits = 0; isdigit((unsigned char)*p); p++)
 				if (digits++ < 3)
@@ -267,9 +306,27 @@ parse_iso(const char *s, int64_t *ms)
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60)
 		return -1;
-	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
-	    (int64_t)sec * 1000 + frac;
+	/* 2026-02-30 is no day: it does not come back from its number. */
+	days = days_from_civil(y, mo, d);
+	civil_from_days(days, &y2, &mo2, &d2);
+	if (d2 != d)
+		return -1;
+	*ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 +
+	    frac;
 	return 0;
+}
+
+int
+sm_now_check(void)
+{
+	const char *env;
+	int64_t ms;
+
+	if ((env = getenv("SM_NOW")) == NULL || *env == '\0' ||
+	    parse_iso(env, 1, &ms) == 0)
+		return 0;
+	return sm_error(SM_ECONFIG, "SM_NOW: '%s' is not an ISO 8601 UTC "
+	    "time (like 2026-11-29T05:00:00Z)", env);
 }
 
 int64_t
@@ -280,7 +337,7 @@ sm_now(void)
 	int64_t ms;
 
 	if ((env = getenv("SM_NOW")) != NULL && *env != '\0' &&
-	    parse_iso(env, &ms) == 0)
+	    parse_iso(env, 1, &ms) == 0)
 		return ms;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -293,7 +350,7 @@ sm_time_parse(const char *s, int64_t now, int64_t *ms)
 	long long n;
 	int64_t unit;
 
-	if (parse_iso(s, ms) == 0)
+	if (parse_iso(s, 0, ms) == 0)
 		return 0;
 	errno = 0;
 	n = strtoll(s, &end, 10);
