@@ -98,9 +98,12 @@ void sm_time_format(int64_t ms, char out[SM_TIME_MAX]);
 /* Returns 1 when s is a valid tenant slug: [a-z0-9][a-z0-9-]{0,62}. */
 int sm_slug_valid(const char *s);
 /*
- * Derives a slug from a display name: lower case, runs of anything but
- * [a-z0-9] become one '-', no leading or trailing '-', at most 63 bytes.
- * Returns 0, or SM_EUSAGE when nothing usable is left.
+ * Derives a slug from a display name (UTF-8): lower case, the letters of
+ * Latin-1 Supplement and Latin Extended-A to their ASCII base ("Peñalver"
+ * gives "penalver", "ß" "ss", "Æ" "ae", "Ł" "l"), combining marks dropped,
+ * runs of anything else (punctuation, CJK, emoji) one '-', no leading or
+ * trailing '-', at most 63 bytes.  Returns 0, or SM_EUSAGE with a message
+ * naming the name when nothing usable is left.
  */
 int sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1]);
 

@@ -415,24 +415,101 @@ sm_slug_valid(const char *s)
 	return 1;
 }
 
+/*
+ * The ASCII base of the letters of Latin-1 Supplement (U+00C0 to U+00FF)
+ * and Latin Extended-A (U+0100 to U+017F), in lower case; NULL for the
+ * two signs among them (multiplication, division).  A table and not
+ * iconv(3): its //TRANSLIT output depends on the locale.
+ */
+static const char *const latin1[64] = {
+	"a", "a", "a", "a", "a", "a", "ae", "c",	/* U+00C0 */
+	"e", "e", "e", "e", "i", "i", "i", "i",
+	"d", "n", "o", "o", "o", "o", "o", NULL,	/* U+00D0 */
+	"o", "u", "u", "u", "u", "y", "th", "ss",
+	"a", "a", "a", "a", "a", "a", "ae", "c",	/* U+00E0 */
+	"e", "e", "e", "e", "i", "i", "i", "i",
+	"d", "n", "o", "o", "o", "o", "o", NULL,	/* U+00F0 */
+	"o", "u", "u", "u", "u", "y", "th", "y"
+};
+static const char *const latin_ext_a[128] = {
+	"a", "a", "a", "a", "a", "a", "c", "c",		/* U+0100 */
+	"c", "c", "c", "c", "c", "c", "d", "d",
+	"d", "d", "e", "e", "e", "e", "e", "e",		/* U+0110 */
+	"e", "e", "e", "e", "g", "g", "g", "g",
+	"g", "g", "g", "g", "h", "h", "h", "h",		/* U+0120 */
+	"i", "i", "i", "i", "i", "i", "i", "i",
+	"i", "i", "ij", "ij", "j", "j", "k", "k",	/* U+0130 */
+	"k", "l", "l", "l", "l", "l", "l", "l",
+	"l", "l", "l", "n", "n", "n", "n", "n",		/* U+0140 */
+	"n", "n", "ng", "ng", "o", "o", "o", "o",
+	"o", "o", "oe", "oe", "r", "r", "r", "r",	/* U+0150 */
+	"r", "r", "s", "s", "s", "s", "s", "s",
+	"s", "s", "t", "t", "t", "t", "t", "t",		/* U+0160 */
+	"u", "u", "u", "u", "u", "u", "u", "u",
+	"u", "u", "u", "u", "w", "w", "y", "y",		/* U+0170 */
+	"y", "z", "z", "z", "z", "z", "z", "s"
+};
+
+/*
+ * What the character at *p stands for in a slug: its letters, "" for a
+ * combining mark (U+0300 to U+036F, as in a decomposed "n" and tilde),
+ * NULL for a separator.  Advances *p past the character; an ASCII
+ * letter or digit is returned in one, the caller's (sm-serve's threads
+ * share this code).
+ */
+static const char *
+slug_letters(const char **p, char one[2])
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	unsigned int cp;
+
+	if (s[0] < 0x80) {
+		*p += 1;
+		one[0] = (char)(s[0] >= 'A' && s[0] <= 'Z' ? s[0] - 'A' + 'a' :
+		    s[0]);
+		one[1] = '\0';
+		if ((one[0] >= 'a' && one[0] <= 'z') ||
+		    (one[0] >= '0' && one[0] <= '9'))
+			return one;
+		return NULL;
+	}
+	*p += 1;
+	if (s[0] < 0xc2 || s[0] > 0xdf || (s[1] & 0xc0) != 0x80)
+		return NULL;	/* other lead or stray byte, one at a time */
+	*p += 1;
+	cp = (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
+	if (cp >= 0xc0 && cp < 0x100)
+		return latin1[cp - 0xc0];
+	if (cp >= 0x100 && cp < 0x180)
+		return latin_ext_a[cp - 0x100];
+	if (cp >= 0x300 && cp < 0x370)
+		return "";
+	return NULL;
+}
+
 int
 sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1])
 {
+	const char *p = name, *t;
+	char one[2];
 	size_t n = 0;
 	int dash = 0;
-	unsigned char c;
 
-	for (; *name != '\0' && n < SM_SLUG_MAX; name++) {
-		c = (unsigned char)*name;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && n > 0 && n < SM_SLUG_MAX - 1)
-				out[n++] = '-';
-			dash = 0;
-			out[n++] = (char)c;
-		} else
+	while (*p != '\0' && n < SM_SLUG_MAX) {
+		if ((t = slug_letters(&p, one)) == NULL) {
 			dash = 1;
+			continue;
+		}
+		if (*t == '\0')
+			continue;
+		if (dash && n > 0) {
+			if (n >= SM_SLUG_MAX - 1)
+				break;
+			out[n++] = '-';
+		}
+		dash = 0;
+		for (; *t != '\0' && n < SM_SLUG_MAX; t++)
+			out[n++] = *t;
 	}
 	out[n] = '\0';
 	if (n == 0)

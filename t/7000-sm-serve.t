@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 209
+plan 213
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -45,6 +45,13 @@ expect 'a taken slug' 409 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"Acme","slug":"acme"}'
 expect 'a bad slug' 422 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"X","slug":"../x"}'
+expect 'a name with no slug in it' 422 POST /tenants -H "$ADMIN" -H "$J" \
+    -d '{"name":"!!!"}'
+check 'names the name and the member' \
+    jq_q '.error == "cannot make a slug of '"'!!!'"': give one in \"slug\""'
+expect 'an accented name' 201 POST /tenants -H "$ADMIN" -H "$J" \
+    -d '{"name":"Peñalver Inmobiliaria"}'
+check 'its slug, transliterated' jq_q '.id == "penalver-inmobiliaria"'
 expect 'an api_key is not taken' 422 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"X","api_key":"mine"}'
 expect 'no name' 422 POST /tenants -H "$ADMIN" -H "$J" -d '{"slug":"x"}'
