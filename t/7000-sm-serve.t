@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 213
+plan 215
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -17,6 +17,10 @@ serve_start -c config.yaml --threads 4
 J='Content-Type: application/json'
 N='Content-Type: application/x-ndjson'
 ADMIN='X-Admin-Key: admin-key-for-tests'
+
+check_exit 'an operand is a usage error' 64 sm-serve foo
+check 'that says why first' test "$(sed -n 1p err)" = \
+    "sm-serve: extra operand 'foo'"
 
 expect 'GET /health' 200 GET /health
 check 'status and version' jq_q '.status == "ok" and .version == "0.1.0"'
