@@ -139,8 +139,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0)
+	if (argc != 0) {
+		warnx("extra operand '%s'", argv[0]);
 		usage(stderr, 64);
+	}
 	if (allflag && cli.tenant != NULL) {
 		warnx("give -T or --all, not both");
 		usage(stderr, 64);

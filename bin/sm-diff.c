@@ -185,7 +185,7 @@ diff(struct sm_db *db, int argc, char **argv, struct sm_diff_stats *st)
 
 /* The operands and options of one of the four forms, or usage. */
 static void
-check_form(int argc)
+check_form(int argc, char **argv)
 {
 	int side = (source_ref != NULL) + (target_ref != NULL);
 
@@ -216,12 +216,19 @@ check_form(int argc)
 		}
 		return;
 	}
-	if (side == 0 && argc != 2)
+	if (side == 0 && argc < 2) {
+		warnx(argc == 0 ? "missing operands: SOURCE TARGET" :
+		    "missing operand: TARGET");
 		usage(stderr, 64);
-	if (side == 2 && argc > 0)
+	}
+	if ((side == 0 && argc > 2) || (side == 2 && argc > 0)) {
+		warnx("extra operand '%s'", argv[side == 0 ? 2 : 0]);
 		usage(stderr, 64);
-	if (side == 1 && argc == 0 && isatty(STDIN_FILENO))
+	}
+	if (side == 1 && argc == 0 && isatty(STDIN_FILENO)) {
+		warnx("missing operand: FILE (standard input is a terminal)");
 		usage(stderr, 64);
+	}
 }
 
 int
@@ -263,15 +270,19 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	check_form(argc);
+	check_form(argc, argv);
+	memset(&st, 0, sizeof(st));
+	if ((rc = sm_cli_config(&cli)) != 0) {
+		warnx("%s", sm_errmsg());
+		return sm_exitcode(rc);
+	}
+	/* After the configuration: an age counts back from $SM_NOW. */
 	if (since_arg != NULL && sm_time_parse(since_arg, sm_now(),
 	    &since) != 0) {
 		warnx("%s", sm_errmsg());
 		usage(stderr, 64);
 	}
-	memset(&st, 0, sizeof(st));
-	if ((rc = sm_cli_config(&cli)) != 0 ||
-	    (rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
+	if ((rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
 		warnx("%s", sm_errmsg());
 		if (rc == SM_EUSAGE)
 			usage(stderr, 64);

@@ -460,8 +460,11 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
-	if (argc != 0)
+	argv += optind;
+	if (argc != 0) {
+		warnx("extra operand '%s'", argv[0]);
 		usage(stderr, 64);
+	}
 	if (routesflag) {
 		if (sm_api_routes(stdout) != 0 || sm_stdout_close() != 0)
 			err(74, "stdout");

@@ -9,6 +9,7 @@
 #include "sm.h"
 
 static int nflag, statsflag, overwriteflag, acceptflag, failflag, historyflag;
+static const char *source_ref, *target_ref;
 static char **ids;
 static size_t nids;
 static struct sm_cli cli;
@@ -28,7 +29,9 @@ static const struct option longopts[] = {
 	{ "id",               required_argument, NULL, OPT_ID },
 	{ "overwrite-manual", no_argument,       NULL, OPT_OVERWRITE },
 	{ "quiet",            no_argument,       NULL, 'q' },
+	{ "source",           required_argument, NULL, 's' },
 	{ "stats",            no_argument,       NULL, OPT_STATS },
+	{ "target",           required_argument, NULL, 't' },
 	{ "tenant",           required_argument, NULL, 'T' },
 	{ "version",          no_argument,       NULL, 'V' },
 	{ NULL,               0,                 NULL, 0 }
@@ -41,8 +44,15 @@ usage(FILE *f, int code)
 	    "               [--overwrite-manual | --accept-manual] "
 	    "[--fail-on-warnings]\n"
 	    "               [--id external-id] [--stats] source target\n"
+	    "       sm-sync [-nq] [-c file] [-D dir] [-T slug]\n"
+	    "               [--overwrite-manual | --accept-manual] "
+	    "[--fail-on-warnings]\n"
+	    "               [--id external-id] [--stats] "
+	    "-s source -t target\n"
 	    "       sm-sync [-c file] [-D dir] [-T slug] --history "
-	    "[source [target]]\n", f);
+	    "[source [target]]\n"
+	    "       sm-sync [-c file] [-D dir] [-T slug] --history "
+	    "[-s source] [-t target]\n", f);
 	exit(code);
 }
 
@@ -63,18 +73,61 @@ on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 	return sm_events_print(db, run, 1, stdout);
 }
 
+/*
+ * The source and target from -s, -t and the operands.  Two operands are
+ * source and target, and an option must name the same; fewer fill what
+ * the options left open, the source first.
+ */
+static void
+operands(int argc, char **argv)
+{
+	const char *ref[2] = { source_ref, target_ref };
+	static const char *const side[2] = { "source", "target" };
+	int i, j;
+
+	if (argc > 2) {
+		warnx("extra operand '%s'", argv[2]);
+		usage(stderr, 64);
+	}
+	for (i = j = 0; i < 2 && j < argc; i++) {
+		if (argc == 2 && ref[i] != NULL &&
+		    strcmp(ref[i], argv[i]) != 0) {
+			warnx("-%c '%s' and operand '%s' name different %ss",
+			    side[i][0], ref[i], argv[i], side[i]);
+			usage(stderr, 64);
+		}
+		if (argc == 2 || ref[i] == NULL)
+			ref[i] = argv[j++];
+	}
+	if (j < argc) {
+		warnx("extra operand '%s'", argv[j]);
+		usage(stderr, 64);
+	}
+	if (!historyflag && ref[0] == NULL) {
+		warnx(ref[1] == NULL ? "missing operands: SOURCE TARGET" :
+		    "missing operand: SOURCE");
+		usage(stderr, 64);
+	}
+	if (!historyflag && ref[1] == NULL) {
+		warnx("missing operand: TARGET");
+		usage(stderr, 64);
+	}
+	source_ref = ref[0];
+	target_ref = ref[1];
+}
+
 static int
-history(struct sm_db *db, int argc, char **argv)
+history(struct sm_db *db)
 {
 	struct sm_endpoint s, t;
 	int rc = 0;
 
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));
-	if (argc > 0)
-		rc = sm_endpoint_get(db, SM_SOURCE, argv[0], &s);
-	if (rc == 0 && argc > 1)
-		rc = sm_endpoint_get(db, SM_TARGET, argv[1], &t);
+	if (source_ref != NULL)
+		rc = sm_endpoint_get(db, SM_SOURCE, source_ref, &s);
+	if (rc == 0 && target_ref != NULL)
+		rc = sm_endpoint_get(db, SM_TARGET, target_ref, &t);
 	if (rc == 0)
 		rc = sm_run_history(db, "sync", s.id, t.id, stdout);
 	sm_endpoint_free(&s);
@@ -83,7 +136,7 @@ history(struct sm_db *db, int argc, char **argv)
 }
 
 static int
-sync(struct sm_db *db, char **argv, int *warnings)
+sync(struct sm_db *db, int *warnings)
 {
 	struct sm_endpoint s, t;
 	struct sm_sync_opts o;
@@ -94,8 +147,8 @@ sync(struct sm_db *db, char **argv, int *warnings)
 
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));
-	if ((rc = sm_endpoint_get(db, SM_SOURCE, argv[0], &s)) != 0 ||
-	    (rc = sm_endpoint_get(db, SM_TARGET, argv[1], &t)) != 0)
+	if ((rc = sm_endpoint_get(db, SM_SOURCE, source_ref, &s)) != 0 ||
+	    (rc = sm_endpoint_get(db, SM_TARGET, target_ref, &t)) != 0)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.dry_run = nflag;
@@ -148,7 +201,7 @@ main(int argc, char *argv[])
 	int c, rc, warnings = 0;
 
 	ids = sm_xcalloc(1, sizeof(*ids));
-	while ((c = getopt_long(argc, argv, "c:D:hnqT:V", longopts,
+	while ((c = getopt_long(argc, argv, "c:D:hnqs:t:T:V", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
@@ -156,6 +209,8 @@ main(int argc, char *argv[])
 		case 'h': usage(stdout, 0); break;
 		case 'n': nflag = 1; break;
 		case 'q': cli.quiet = 1; break;
+		case 's': source_ref = optarg; break;
+		case 't': target_ref = optarg; break;
 		case 'T': cli.tenant = optarg; break;
 		case 'V': puts("sm-sync " SM_VERSION); return 0;
 		case OPT_ACCEPT: acceptflag = 1; break;
@@ -173,8 +228,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (historyflag ? argc > 2 : argc != 2)
-		usage(stderr, 64);
+	operands(argc, argv);
 	if (overwriteflag && acceptflag) {
 		warnx("--overwrite-manual and --accept-manual exclude each "
 		    "other");
@@ -192,7 +246,7 @@ main(int argc, char *argv[])
 			usage(stderr, 64);
 		return sm_exitcode(rc);
 	}
-	rc = historyflag ? history(db, argc, argv) : sync(db, argv, &warnings);
+	rc = historyflag ? history(db) : sync(db, &warnings);
 	if (rc != 0)
 		warnx("%s", sm_errmsg());
 	sm_db_close(db);

@@ -73,11 +73,19 @@ put(void)
 		fail(SM_EIO);
 }
 
+/* Between min and max operands after verb, else why and usage. */
 static void
-need_operands(int argc, int min, int max)
+need_operands(const char *verb, int argc, char **argv, int min, int max,
+    const char *name)
 {
-	if (argc < min || argc > max)
+	if (argc < min) {
+		warnx("%s: missing operand: %s", verb, name);
 		usage(stderr, 64);
+	}
+	if (argc > max) {
+		warnx("%s: extra operand '%s'", verb, argv[max]);
+		usage(stderr, 64);
+	}
 }
 
 /* A destructive verb must be confirmed (SPEC §4: else exit 64). */
@@ -326,21 +334,31 @@ static int
 do_endpoint(enum sm_side side, const char *verb, int argc, char **argv)
 {
 	const char *what = side == SM_SOURCE ? "a source" : "a target";
+	const char *noun = side == SM_SOURCE ? "source" : "target";
 	struct sm_endpoint e;
 	struct sm_db *db;
+	char where[16];
 	int rc;
 
+	if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 &&
+	    strcmp(verb, "show") != 0 && strcmp(verb, "set") != 0 &&
+	    strcmp(verb, "rm") != 0) {
+		warnx("%s: unknown verb '%s'", noun, verb);
+		usage(stderr, 64);
+	}
+	snprintf(where, sizeof(where), "%s %s", noun, verb);
 	memset(&e, 0, sizeof(e));
 	e.side = side;
 	if (strcmp(verb, "list") == 0) {
-		need_operands(argc, 0, 0);
+		need_operands(where, argc, argv, 0, 0, NULL);
 		db = open_tenant(NULL, SM_DB_READONLY);
 		if ((rc = sm_endpoint_each(db, side, describe_each, db)) != 0)
 			fail(rc);
 		sm_db_close(db);
 		return 0;
 	}
-	need_operands(argc, 1, 1);
+	need_operands(where, argc, argv, 1, 1, strcmp(verb, "add") == 0 ?
+	    "NAME" : side == SM_SOURCE ? "SOURCE" : "TARGET");
 	if (strcmp(verb, "add") == 0) {
 		if (type_opt == NULL) {
 			warnx("%s needs --type", what);
@@ -351,9 +369,6 @@ do_endpoint(enum sm_side side, const char *verb, int argc, char **argv)
 		apply_options(&e);
 		write_endpoint(db, &e, 1);
 	} else {
-		if (strcmp(verb, "show") != 0 && strcmp(verb, "set") != 0 &&
-		    strcmp(verb, "rm") != 0)
-			usage(stderr, 64);
 		if (strcmp(verb, "rm") == 0)
 			need_yes(what);
 		db = open_tenant(NULL, strcmp(verb, "show") == 0 ?
@@ -393,29 +408,32 @@ run(int argc, char **argv)
 
 	argc--, argv++;
 	if (strcmp(verb, "init") == 0) {
-		need_operands(argc, 0, 0);
+		need_operands(verb, argc, argv, 0, 0, NULL);
 		return do_init();
 	} else if (strcmp(verb, "create") == 0) {
-		need_operands(argc, 1, 1);
+		need_operands(verb, argc, argv, 1, 1, "NAME");
 		return do_create(argv[0]);
 	} else if (strcmp(verb, "list") == 0) {
-		need_operands(argc, 0, 0);
+		need_operands(verb, argc, argv, 0, 0, NULL);
 		return do_list();
 	} else if (strcmp(verb, "show") == 0) {
-		need_operands(argc, 0, 1);
+		need_operands(verb, argc, argv, 0, 1, NULL);
 		return do_show(argv[0]);
 	} else if (strcmp(verb, "rotate-key") == 0) {
-		need_operands(argc, 0, 1);
+		need_operands(verb, argc, argv, 0, 1, NULL);
 		return do_rotate(argv[0]);
 	} else if (strcmp(verb, "delete") == 0) {
-		need_operands(argc, 1, 1);
+		need_operands(verb, argc, argv, 1, 1, "SLUG");
 		return do_delete(argv[0]);
 	} else if (strcmp(verb, "check") == 0) {
-		need_operands(argc, 0, 1);
+		need_operands(verb, argc, argv, 0, 1, NULL);
 		return do_check(argv[0]);
 	} else if (strcmp(verb, "source") == 0 ||
 	    strcmp(verb, "target") == 0) {
-		need_operands(argc, 1, 3);
+		if (argc < 1) {
+			warnx("%s: missing verb", verb);
+			usage(stderr, 64);
+		}
 		return do_endpoint(verb[0] == 's' ? SM_SOURCE : SM_TARGET,
 		    argv[0], argc - 1, argv + 1);
 	}
@@ -451,8 +469,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
+	if (argc < 1) {
+		warnx("missing verb");
 		usage(stderr, 64);
+	}
 	if ((rc = sm_cli_config(&cli)) != 0)
 		fail(rc);
 	sm_buf_init(&line);

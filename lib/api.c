@@ -1241,7 +1241,7 @@ h_tenant_create(struct sm_api_req *r)
 {
 	static const char *const names[] = { "name", "slug", "api_key", NULL };
 	char key[SM_KEY_MAX], slug[SM_SLUG_MAX + 1], *name = NULL;
-	char *want = NULL;
+	char *want = NULL, *msg;
 	struct sm_buf b;
 	int64_t created;
 	int rc;
@@ -1264,7 +1264,14 @@ h_tenant_create(struct sm_api_req *r)
 	}
 	if ((rc = sm_tenant_create(r->api->cfg, name, want, slug, key,
 	    &created)) != 0) {
-		fail_rc(r, rc);
+		/* The lib words it for the command line: --slug is "slug". */
+		if (rc == SM_EUSAGE) {
+			msg = replace(sm_errmsg(), "give one with --slug",
+			    "give one in \"slug\"");
+			fail(r, 422, "%s", msg);
+			free(msg);
+		} else
+			fail_rc(r, rc);
 		goto out;
 	}
 	sm_buf_init(&b);

@@ -714,7 +714,10 @@ load_text(struct sm_config *cfg, const char *name, const char *text,
 	return rc;
 }
 
-/* Applies the environment variables of the table to cfg. */
+/*
+ * Applies the environment variables of the table to cfg and checks
+ * $SM_NOW (sm_now_check()).
+ */
 static int
 load_env(struct sm_config *cfg)
 {
@@ -730,7 +733,8 @@ load_env(struct sm_config *cfg)
 			return sm_error(SM_ECONFIG, "invalid value '%s' for "
 			    "%s: %s", s, keys[i].env, bad);
 	}
-	return 0;
+	/* Not a setting, but a bad clock is a bad configuration too. */
+	return sm_now_check();
 }
 
 /*

@@ -77,7 +77,12 @@ void sm_buf_addf(struct sm_buf *b, const char *fmt, ...)
 void sm_buf_add_jstr(struct sm_buf *b, const char *s, size_t n);
 
 /*
- * Time, in milliseconds since the epoch, UTC.  sm_now() honours $SM_NOW.
+ * Time, in milliseconds since the epoch, UTC.  sm_now() is $SM_NOW when it
+ * is set and not empty, else the real clock.  sm_now_check() returns 0
+ * when $SM_NOW is unset, empty or a full ISO 8601 UTC time
+ * ("2026-11-29T05:00:00Z", with optional fraction), else SM_ECONFIG with
+ * a message naming the variable and its value; sm_config_load() calls it,
+ * so that no command runs on the real clock when SM_NOW is mistyped.
  * sm_time_parse() accepts ISO 8601 UTC ("2026-11-29T05:00:00Z", with
  * optional fraction), a date ("2026-11-29"), or an age before now ("30d",
  * "12h", "15m", "10s"); returns 0 or SM_EUSAGE with a message.
@@ -86,15 +91,19 @@ void sm_buf_add_jstr(struct sm_buf *b, const char *s, size_t n);
  */
 #define SM_TIME_MAX 32
 int64_t sm_now(void);
+int sm_now_check(void);
 int sm_time_parse(const char *s, int64_t now, int64_t *ms);
 void sm_time_format(int64_t ms, char out[SM_TIME_MAX]);
 
 /* Returns 1 when s is a valid tenant slug: [a-z0-9][a-z0-9-]{0,62}. */
 int sm_slug_valid(const char *s);
 /*
- * Derives a slug from a display name: lower case, runs of anything but
- * [a-z0-9] become one '-', no leading or trailing '-', at most 63 bytes.
- * Returns 0, or SM_EUSAGE when nothing usable is left.
+ * Derives a slug from a display name (UTF-8): lower case, the letters of
+ * Latin-1 Supplement and Latin Extended-A to their ASCII base ("Peñalver"
+ * gives "penalver", "ß" "ss", "Æ" "ae", "Ł" "l"), combining marks dropped,
+ * runs of anything else (punctuation, CJK, emoji) one '-', no leading or
+ * trailing '-', at most 63 bytes.  Returns 0, or SM_EUSAGE with a message
+ * naming the name when nothing usable is left.
  */
 int sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1]);
 
@@ -134,9 +143,10 @@ struct sm_config {
  * (from -c; an error if it does not exist), $SM_CONFIG,
  * $XDG_CONFIG_HOME/sm/config.yaml (or ~/.config/sm/config.yaml),
  * /etc/sm/config.yaml, then the environment ($SM_DATA_DIR,
- * $SM_RETENTION_DAYS, ... one SM_ variable per key, dots as '_').
- * Command-line options are applied by the caller afterwards.
- * Returns 0, or SM_ECONFIG with a message naming file, line and key.
+ * $SM_RETENTION_DAYS, ... one SM_ variable per key, dots as '_'), and
+ * checks $SM_NOW.  Command-line options are applied by the caller
+ * afterwards.  Returns 0, or SM_ECONFIG with a message naming file, line
+ * and key, or the variable.
  * On error *cfg is still valid (defaults) and must be freed.
  */
 int sm_config_load(struct sm_config *cfg, const char *path);

@@ -237,20 +237,59 @@ civil_from_days(int64_t z, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int
-parse_iso(const char *s, int64_t *ms)
+/*
+ * Matches s against pattern, where 'd' stands for a digit and any other
+ * byte for itself.  Returns the length of pattern on a match, else 0.
+ */
+static size_t
+match(const char *s, const char *pattern)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, n = 0, digits;
+	size_t i;
+
+	for (i = 0; pattern[i] != '\0'; i++)
+		if (pattern[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    s[i] != pattern[i])
+			return 0;
+	return i;
+}
+
+static int
+num(const char *s, int n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/*
+ * Parses "2026-11-29T05:00:00Z" (a fraction of a second may stand before
+ * the Z, a space for the T) into *ms; unless need_time, a bare date
+ * "2026-11-29" too.  Returns 0, or -1 when s is anything else.
+ */
+static int
+parse_iso(const char *s, int need_time, int64_t *ms)
+{
+	int y, mo, d, y2, mo2, d2, h = 0, mi = 0, sec = 0, frac = 0, digits;
+	int64_t days;
 	const char *p;
 
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+	if (match(s, "dddd-dd-dd") == 0)
 		return -1;
-	p = s + n;
+	y = num(s, 4);
+	mo = num(s + 5, 2);
+	d = num(s + 8, 2);
+	p = s + 10;
+	if (need_time && *p != 'T' && *p != ' ')
+		return -1;
 	if (*p == 'T' || *p == ' ') {
-		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 ||
-		    n != 8)
+		if (match(p + 1, "dd:dd:dd") == 0)
 			return -1;
-		p += 1 + n;
+		h = num(p + 1, 2);
+		mi = num(p + 4, 2);
+		sec = num(p + 7, 2);
+		p += 9;
 		if (*p == '.') {
 			for (p++, digits = 0; isdigit((unsigned char)*p); p++)
 				if (digits++ < 3)
@@ -267,9 +306,27 @@ parse_iso(const char *s, int64_t *ms)
 	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 60)
 		return -1;
-	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
-	    (int64_t)sec * 1000 + frac;
+	/* 2026-02-30 is no day: it does not come back from its number. */
+	days = days_from_civil(y, mo, d);
+	civil_from_days(days, &y2, &mo2, &d2);
+	if (d2 != d)
+		return -1;
+	*ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)sec * 1000 +
+	    frac;
 	return 0;
+}
+
+int
+sm_now_check(void)
+{
+	const char *env;
+	int64_t ms;
+
+	if ((env = getenv("SM_NOW")) == NULL || *env == '\0' ||
+	    parse_iso(env, 1, &ms) == 0)
+		return 0;
+	return sm_error(SM_ECONFIG, "SM_NOW: '%s' is not an ISO 8601 UTC "
+	    "time (like 2026-11-29T05:00:00Z)", env);
 }
 
 int64_t
@@ -280,7 +337,7 @@ sm_now(void)
 	int64_t ms;
 
 	if ((env = getenv("SM_NOW")) != NULL && *env != '\0' &&
-	    parse_iso(env, &ms) == 0)
+	    parse_iso(env, 1, &ms) == 0)
 		return ms;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -293,7 +350,7 @@ sm_time_parse(const char *s, int64_t now, int64_t *ms)
 	long long n;
 	int64_t unit;
 
-	if (parse_iso(s, ms) == 0)
+	if (parse_iso(s, 0, ms) == 0)
 		return 0;
 	errno = 0;
 	n = strtoll(s, &end, 10);
@@ -358,24 +415,101 @@ sm_slug_valid(const char *s)
 	return 1;
 }
 
+/*
+ * The ASCII base of the letters of Latin-1 Supplement (U+00C0 to U+00FF)
+ * and Latin Extended-A (U+0100 to U+017F), in lower case; NULL for the
+ * two signs among them (multiplication, division).  A table and not
+ * iconv(3): its //TRANSLIT output depends on the locale.
+ */
+static const char *const latin1[64] = {
+	"a", "a", "a", "a", "a", "a", "ae", "c",	/* U+00C0 */
+	"e", "e", "e", "e", "i", "i", "i", "i",
+	"d", "n", "o", "o", "o", "o", "o", NULL,	/* U+00D0 */
+	"o", "u", "u", "u", "u", "y", "th", "ss",
+	"a", "a", "a", "a", "a", "a", "ae", "c",	/* U+00E0 */
+	"e", "e", "e", "e", "i", "i", "i", "i",
+	"d", "n", "o", "o", "o", "o", "o", NULL,	/* U+00F0 */
+	"o", "u", "u", "u", "u", "y", "th", "y"
+};
+static const char *const latin_ext_a[128] = {
+	"a", "a", "a", "a", "a", "a", "c", "c",		/* U+0100 */
+	"c", "c", "c", "c", "c", "c", "d", "d",
+	"d", "d", "e", "e", "e", "e", "e", "e",		/* U+0110 */
+	"e", "e", "e", "e", "g", "g", "g", "g",
+	"g", "g", "g", "g", "h", "h", "h", "h",		/* U+0120 */
+	"i", "i", "i", "i", "i", "i", "i", "i",
+	"i", "i", "ij", "ij", "j", "j", "k", "k",	/* U+0130 */
+	"k", "l", "l", "l", "l", "l", "l", "l",
+	"l", "l", "l", "n", "n", "n", "n", "n",		/* U+0140 */
+	"n", "n", "ng", "ng", "o", "o", "o", "o",
+	"o", "o", "oe", "oe", "r", "r", "r", "r",	/* U+0150 */
+	"r", "r", "s", "s", "s", "s", "s", "s",
+	"s", "s", "t", "t", "t", "t", "t", "t",		/* U+0160 */
+	"u", "u", "u", "u", "u", "u", "u", "u",
+	"u", "u", "u", "u", "w", "w", "y", "y",		/* U+0170 */
+	"y", "z", "z", "z", "z", "z", "z", "s"
+};
+
+/*
+ * What the character at *p stands for in a slug: its letters, "" for a
+ * combining mark (U+0300 to U+036F, as in a decomposed "n" and tilde),
+ * NULL for a separator.  Advances *p past the character; an ASCII
+ * letter or digit is returned in one, the caller's (sm-serve's threads
+ * share this code).
+ */
+static const char *
+slug_letters(const char **p, char one[2])
+{
+	const unsigned char *s = (const unsigned char *)*p;
+	unsigned int cp;
+
+	if (s[0] < 0x80) {
+		*p += 1;
+		one[0] = (char)(s[0] >= 'A' && s[0] <= 'Z' ? s[0] - 'A' + 'a' :
+		    s[0]);
+		one[1] = '\0';
+		if ((one[0] >= 'a' && one[0] <= 'z') ||
+		    (one[0] >= '0' && one[0] <= '9'))
+			return one;
+		return NULL;
+	}
+	*p += 1;
+	if (s[0] < 0xc2 || s[0] > 0xdf || (s[1] & 0xc0) != 0x80)
+		return NULL;	/* other lead or stray byte, one at a time */
+	*p += 1;
+	cp = (s[0] & 0x1fu) << 6 | (s[1] & 0x3fu);
+	if (cp >= 0xc0 && cp < 0x100)
+		return latin1[cp - 0xc0];
+	if (cp >= 0x100 && cp < 0x180)
+		return latin_ext_a[cp - 0x100];
+	if (cp >= 0x300 && cp < 0x370)
+		return "";
+	return NULL;
+}
+
 int
 sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1])
 {
+	const char *p = name, *t;
+	char one[2];
 	size_t n = 0;
 	int dash = 0;
-	unsigned char c;
 
-	for (; *name != '\0' && n < SM_SLUG_MAX; name++) {
-		c = (unsigned char)*name;
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c - 'A' + 'a');
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
-			if (dash && n > 0 && n < SM_SLUG_MAX - 1)
-				out[n++] = '-';
-			dash = 0;
-			out[n++] = (char)c;
-		} else
+	while (*p != '\0' && n < SM_SLUG_MAX) {
+		if ((t = slug_letters(&p, one)) == NULL) {
 			dash = 1;
+			continue;
+		}
+		if (*t == '\0')
+			continue;
+		if (dash && n > 0) {
+			if (n >= SM_SLUG_MAX - 1)
+				break;
+			out[n++] = '-';
+		}
+		dash = 0;
+		for (; *t != '\0' && n < SM_SLUG_MAX; t++)
+			out[n++] = *t;
 	}
 	out[n] = '\0';
 	if (n == 0)

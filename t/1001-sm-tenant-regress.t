@@ -2,12 +2,34 @@
 # sm-tenant: usage, help, config errors, schema guard, check findings.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 18
+plan 35
 
+# why WANT: stderr says "sm-tenant: WANT" first, then the usage.
+why() {
+	test "$(sed -n 1p err)" = "sm-tenant: $1" &&
+	    sed -n 2p err | grep -q '^usage: sm-tenant'
+}
 check_exit 'no verb is usage' 64 sm-tenant
-check 'usage on stderr' grep_q '^usage: sm-tenant' err
+check 'usage on stderr, after why' why 'missing verb'
 check_exit 'unknown option' 64 sm-tenant --bogus list
 check_exit 'unknown verb' 64 sm-tenant frobnicate
+check 'says which' why "unknown verb 'frobnicate'"
+check_exit 'create without a name' 64 sm-tenant create
+check 'says what is missing' why 'create: missing operand: NAME'
+check_exit 'delete without a slug' 64 sm-tenant delete --yes
+check 'says what is missing' why 'delete: missing operand: SLUG'
+check_exit 'init with an operand' 64 sm-tenant init x
+check 'says which is extra' why "init: extra operand 'x'"
+check_exit 'source without a verb' 64 sm-tenant source
+check 'says so' why 'source: missing verb'
+check_exit 'target with an unknown verb' 64 sm-tenant target drop web
+check 'says which' why "target: unknown verb 'drop'"
+check_exit 'source add without a name' 64 sm-tenant source add --type json
+check 'says what is missing' why 'source add: missing operand: NAME'
+check_exit 'target show without a target' 64 sm-tenant target show
+check 'says what is missing' why 'target show: missing operand: TARGET'
+check_exit 'source list with an operand' 64 sm-tenant source list x
+check 'says which is extra' why "source list: extra operand 'x'"
 check_exit '--help' 0 sm-tenant --help
 check 'help on stdout' grep_q '^usage: sm-tenant' out
 check_exit '--version' 0 sm-tenant -V

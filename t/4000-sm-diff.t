@@ -4,7 +4,7 @@
 # and that it never writes.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 81
+plan 87
 
 SM_TENANT=acme
 export SM_TENANT
@@ -227,8 +227,19 @@ check_exit 'all synced: exit 0' 0 sm-diff feed website
 check 'nothing printed' test ! -s out
 
 # Usage and lookup failures.
+# why WANT: stderr says "sm-diff: WANT" first, then the usage.
+why() {
+	test "$(sed -n 1p err)" = "sm-diff: $1" &&
+	    sed -n 2p err | grep -q '^usage: sm-diff'
+}
 check_exit 'no operand' 64 sm-diff
+check 'says why' why 'missing operands: SOURCE TARGET'
 check_exit 'one operand' 64 sm-diff feed
+check 'says why' why 'missing operand: TARGET'
+check_exit 'three operands' 64 sm-diff feed website x
+check 'says why' why "extra operand 'x'"
+check_exit '-s, -t and an operand' 64 sm-diff -s feed -t website x
+check 'says why' why "extra operand 'x'"
 check_exit '--since without -s or -t' 64 sm-diff --since 1d feed website
 check_exit 'a bad --since' 64 sm-diff -s feed --since yesterday
 check_exit 'a bad --snapshot' 64 sm-diff --snapshot x1

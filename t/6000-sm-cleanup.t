@@ -3,7 +3,7 @@
 # clock set by SM_NOW so that every age and every count is exact.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 67
+plan 69
 
 q() { sqlite3 "data/$1.db" "$2"; }
 # imp TENANT DAY [ARGS]: imports stdin into source feed on 2026-01-DAY.
@@ -152,4 +152,8 @@ check_exit '-T and --all' 64 sm-cleanup -T acme --all
 check_exit 'negative --days' 64 sm-cleanup -T acme --days -1
 check 'names the value' grep_q "invalid --days value '-1'" err
 check_exit 'missing tenant' 66 sm-cleanup -T nosuch
+check_exit 'an operand' 64 sm-cleanup -T acme acme
+check 'says why, then the usage' test "$(sed -n 1p err)" = \
+    "sm-cleanup: extra operand 'acme'" -a "$(sed -n 2p err | cut -c1-17)" = \
+    'usage: sm-cleanup'
 done_testing

@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 209
+plan 215
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -17,6 +17,10 @@ serve_start -c config.yaml --threads 4
 J='Content-Type: application/json'
 N='Content-Type: application/x-ndjson'
 ADMIN='X-Admin-Key: admin-key-for-tests'
+
+check_exit 'an operand is a usage error' 64 sm-serve foo
+check 'that says why first' test "$(sed -n 1p err)" = \
+    "sm-serve: extra operand 'foo'"
 
 expect 'GET /health' 200 GET /health
 check 'status and version' jq_q '.status == "ok" and .version == "0.1.0"'
@@ -45,6 +49,13 @@ expect 'a taken slug' 409 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"Acme","slug":"acme"}'
 expect 'a bad slug' 422 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"X","slug":"../x"}'
+expect 'a name with no slug in it' 422 POST /tenants -H "$ADMIN" -H "$J" \
+    -d '{"name":"!!!"}'
+check 'names the name and the member' \
+    jq_q '.error == "cannot make a slug of '"'!!!'"': give one in \"slug\""'
+expect 'an accented name' 201 POST /tenants -H "$ADMIN" -H "$J" \
+    -d '{"name":"Peñalver Inmobiliaria"}'
+check 'its slug, transliterated' jq_q '.id == "penalver-inmobiliaria"'
 expect 'an api_key is not taken' 422 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"X","api_key":"mine"}'
 expect 'no name' 422 POST /tenants -H "$ADMIN" -H "$J" -d '{"slug":"x"}'
