@@ -713,9 +713,9 @@ guard_at(struct sm_db *db, const struct sm_endpoint *e,
 	if (n >= 0 && o->at < n) {
 		sm_time_format(o->at, t);
 		sm_time_format(n, first);
-		return sm_error(SM_EDATA, "%s is before the first record of %s "
-		    "'%s', at %s: nothing written (give a time at or after it)",
-		    t, side_key(e->side), e->name, first);
+		return sm_error(SM_EDATA, "restore to %s is before the first "
+		    "record of %s '%s': nothing written (the earliest time "
+		    "there is: %s)", t, side_key(e->side), e->name, first);
 	}
 	if (d->deletes == 0 || o->allow_mass_delete)
 		return 0;
