@@ -107,6 +107,7 @@ CREATE INDEX source_properties_seq ON source_properties (source_id, seq);
 CREATE INDEX target_properties_seq ON target_properties (target_id, seq);
 CREATE INDEX changes_run ON changes (run_id);
 ALTER TABLE changes DROP COLUMN prev_seq;
+ALTER TABLE snapshots DROP COLUMN row_state;
 PRAGMA user_version = 1"
 check_exit 'a schema 1 file opens' 0 sm-sync -q portal website --stats
 check 'and is at the latest schema' \
