@@ -9,9 +9,9 @@
 
 #include "sm.h"
 
-static int dataflag, manualflag, nflag;
+static int dataflag, historyflag, manualflag, massflag, nflag;
 static const char *source_ref, *target_ref, *at_opt, *since_opt, *until_opt;
-static const char *label_opt;
+static const char *label_opt, *undo_opt;
 static char **ids;
 static size_t nids;
 static int64_t at = -1, since = -1, until = -1;
@@ -19,16 +19,18 @@ static struct sm_cli cli;
 static struct sm_endpoint endpoint;
 static struct sm_progress progress;
 
-enum { OPT_AT = 256, OPT_DATA, OPT_ID, OPT_LABEL, OPT_MANUAL, OPT_SINCE,
-    OPT_UNTIL };
+enum { OPT_ALLOW_MASS = 256, OPT_AT, OPT_DATA, OPT_HISTORY, OPT_ID,
+    OPT_LABEL, OPT_MANUAL, OPT_SINCE, OPT_UNDO, OPT_UNTIL };
 
 static const struct option longopts[] = {
+	{ "allow-mass-delete", no_argument, NULL, OPT_ALLOW_MASS },
 	{ "at",          required_argument, NULL, OPT_AT },
 	{ "config-file", required_argument, NULL, 'c' },
 	{ "data",        no_argument,       NULL, OPT_DATA },
 	{ "data-dir",    required_argument, NULL, 'D' },
 	{ "dry-run",     no_argument,       NULL, 'n' },
 	{ "help",        no_argument,       NULL, 'h' },
+	{ "history",     no_argument,       NULL, OPT_HISTORY },
 	{ "id",          required_argument, NULL, OPT_ID },
 	{ "label",       required_argument, NULL, OPT_LABEL },
 	{ "manual",      no_argument,       NULL, OPT_MANUAL },
@@ -37,6 +39,7 @@ static const struct option longopts[] = {
 	{ "source",      required_argument, NULL, 's' },
 	{ "target",      required_argument, NULL, 't' },
 	{ "tenant",      required_argument, NULL, 'T' },
+	{ "undo",        required_argument, NULL, OPT_UNDO },
 	{ "until",       required_argument, NULL, OPT_UNTIL },
 	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL,          0,                 NULL, 0 }
@@ -44,9 +47,10 @@ static const struct option longopts[] = {
 
 /* The options that select or filter, and the verbs they apply to. */
 enum { O_SIDE = 1, O_AT = 2, O_DATA = 4, O_ID = 8, O_LABEL = 16,
-    O_MANUAL = 32, O_SINCE = 64, O_UNTIL = 128 };
+    O_MANUAL = 32, O_SINCE = 64, O_UNTIL = 128, O_MASS = 256, O_UNDO = 512 };
 static const char *const optnames[] = { "-s/-t", "--at", "--data", "--id",
-    "--label", "--manual", "--since", "--until" };
+    "--label", "--manual", "--since", "--until", "--allow-mass-delete",
+    "--undo" };
 static int given;
 
 static void
@@ -61,8 +65,11 @@ usage(FILE *f, int code)
 	    "       sm-snapshot show id\n"
 	    "       sm-snapshot restore [-n] id\n"
 	    "       sm-snapshot restore [-n] -s source | -t target --at time "
-	    "[--id ext]\n"
-	    "       sm-snapshot take -s source | -t target [--label label]\n",
+	    "[--allow-mass-delete]\n"
+	    "                           [--id ext]\n"
+	    "       sm-snapshot restore [-n] --undo run\n"
+	    "       sm-snapshot take -s source | -t target [--label label]\n"
+	    "       sm-snapshot --history [-s source | -t target]\n",
 	    f);
 	exit(code);
 }
@@ -91,8 +98,9 @@ time_opt(const char *name, const char *s)
 	return ms;
 }
 
+/* A snapshot or run id: what names it in the message. */
 static int64_t
-snapshot_id(const char *s)
+positive_id(const char *what, const char *s)
 {
 	char *end;
 	long long n;
@@ -100,8 +108,7 @@ snapshot_id(const char *s)
 	n = strtoll(s, &end, 10);
 	if (s[0] < '0' || s[0] > '9' || *end != '\0' || n <= 0 ||
 	    n == LLONG_MAX) {
-		warnx("invalid snapshot id '%s': expected a positive integer",
-		    s);
+		warnx("invalid %s '%s': expected a positive integer", what, s);
 		exit(64);
 	}
 	return n;
@@ -130,14 +137,22 @@ do_restore(struct sm_db *db, int64_t id)
 	struct sm_run run;
 	int rc;
 
-	if (id > 0 && (rc = sm_snap_endpoint(db, id, &endpoint)) != 0)
-		return rc;
 	memset(&o, 0, sizeof(o));
-	o.snapshot = id;
+	if (undo_opt != NULL) {
+		o.undo = id;
+		if ((rc = sm_restore_run_endpoint(db, id, &endpoint)) != 0)
+			return rc;
+	} else if (id > 0) {
+		o.snapshot = id;
+		if ((rc = sm_snap_endpoint(db, id, &endpoint)) != 0)
+			return rc;
+	}
 	o.at = at;
 	o.ids = ids;
 	o.nids = nids;
 	o.dry_run = nflag;
+	o.max_delete_ratio = cli.cfg.import_max_delete_ratio;
+	o.allow_mass_delete = massflag;
 	o.done = on_done;
 	sm_progress_init(&progress, "sm-snapshot", endpoint.name);
 	if (!cli.quiet && isatty(STDERR_FILENO))
@@ -211,12 +226,11 @@ do_list(struct sm_db *db, int64_t id)
 	return sm_snap_list(db, &q, stdout);
 }
 
-/* Checks the options and operands of verb; returns its snapshot id or 0. */
-static int64_t
-check_verb(const char *verb, int allowed, int argc, char **argv)
+/* Refuses the options given that verb does not take. */
+static void
+check_allowed(const char *verb, int allowed)
 {
 	size_t i;
-	int side = source_ref != NULL || target_ref != NULL;
 
 	for (i = 0; i < sizeof(optnames) / sizeof(optnames[0]); i++)
 		if ((given & ~allowed) & (1 << i)) {
@@ -227,30 +241,83 @@ check_verb(const char *verb, int allowed, int argc, char **argv)
 		warnx("give -s or -t, not both");
 		usage(stderr, 64);
 	}
-	if (strcmp(verb, "show") == 0 || (strcmp(verb, "restore") == 0 &&
-	    !side && at_opt == NULL)) {
-		if (argc != 1) {
-			if (argc == 0 && verb[0] == 'r')
-				warnx("'restore' needs a snapshot id, or "
-				    "-s or -t and --at");
+}
+
+/*
+ * The forms of restore: an id operand, -s/-t with --at, or --undo; returns
+ * the snapshot or run id, or 0 for --at.
+ */
+static int64_t
+check_restore(int argc, char **argv)
+{
+	int side = source_ref != NULL || target_ref != NULL;
+
+	if (undo_opt != NULL) {
+		if (given & ~O_UNDO) {
+			warnx("'restore --undo' takes no -s, -t, --at, --id "
+			    "or --allow-mass-delete: the run names them");
 			usage(stderr, 64);
 		}
-		if (given & O_ID) {
-			warnx("--id applies to 'restore --at' only");
+		if (argc != 0) {
+			warnx("unexpected operand '%s'", argv[0]);
 			usage(stderr, 64);
 		}
-		return snapshot_id(argv[0]);
+		return positive_id("run id", undo_opt);
+	}
+	if (!side && at_opt == NULL) {
+		if (argc == 0)
+			warnx("'restore' needs a snapshot id, -s or -t and "
+			    "--at, or --undo");
+		else if (argc > 1)
+			warnx("unexpected operand '%s'", argv[1]);
+		if (argc != 1)
+			usage(stderr, 64);
+		if (given & (O_ID | O_MASS)) {
+			warnx("%s applies to 'restore --at' only",
+			    given & O_ID ? "--id" : "--allow-mass-delete");
+			usage(stderr, 64);
+		}
+		return positive_id("snapshot id", argv[0]);
 	}
 	if (argc != 0) {
 		warnx("unexpected operand '%s'", argv[0]);
 		usage(stderr, 64);
 	}
-	if (strcmp(verb, "list") != 0 && !side) {
-		warnx("'%s' needs -s source or -t target", verb);
+	if (!side) {
+		warnx("'restore --at' needs -s source or -t target");
 		usage(stderr, 64);
 	}
-	if (strcmp(verb, "restore") == 0 && at_opt == NULL) {
+	if (at_opt == NULL) {
 		warnx("'restore' needs a snapshot id or --at");
+		usage(stderr, 64);
+	}
+	at = time_opt("--at", at_opt);
+	return 0;
+}
+
+/* Checks the options and operands of verb; returns its snapshot id or 0. */
+static int64_t
+check_verb(const char *verb, int allowed, int argc, char **argv)
+{
+	check_allowed(verb, allowed);
+	if (strcmp(verb, "restore") == 0)
+		return check_restore(argc, argv);
+	if (strcmp(verb, "show") == 0) {
+		if (argc == 0)
+			warnx("'show' needs a snapshot id");
+		else if (argc > 1)
+			warnx("unexpected operand '%s'", argv[1]);
+		if (argc != 1)
+			usage(stderr, 64);
+		return positive_id("snapshot id", argv[0]);
+	}
+	if (argc != 0) {
+		warnx("unexpected operand '%s'", argv[0]);
+		usage(stderr, 64);
+	}
+	if (strcmp(verb, "list") != 0 && source_ref == NULL &&
+	    target_ref == NULL) {
+		warnx("'%s' needs -s source or -t target", verb);
 		usage(stderr, 64);
 	}
 	if (manualflag && target_ref == NULL) {
@@ -261,6 +328,16 @@ check_verb(const char *verb, int allowed, int argc, char **argv)
 	since = time_opt("--since", since_opt);
 	until = time_opt("--until", until_opt);
 	return 0;
+}
+
+/* --history: the restore runs, of -s/-t when given. */
+static int
+do_history(struct sm_db *db, int64_t id)
+{
+	(void)id;
+	return sm_run_history(db, "restore", endpoint.side == SM_SOURCE ?
+	    endpoint.id : 0, endpoint.side == SM_TARGET ? endpoint.id : 0,
+	    stdout);
 }
 
 int
@@ -275,13 +352,15 @@ main(int argc, char *argv[])
 		{ "cat", O_SIDE | O_AT | O_ID | O_MANUAL, 1, do_cat },
 		{ "list", O_SIDE | O_DATA | O_ID | O_SINCE | O_UNTIL, 1,
 		    do_list },
-		{ "restore", O_SIDE | O_AT | O_ID, 0, do_restore },
+		{ "restore", O_SIDE | O_AT | O_ID | O_MASS | O_UNDO, 0,
+		    do_restore },
 		{ "show", 0, 1, do_show },
 		{ "take", O_SIDE | O_LABEL, 0, do_take },
 	};
 	struct sm_db *db;
 	const char *verb;
 	int64_t id;
+	const size_t nverbs = sizeof(verbs) / sizeof(verbs[0]);
 	size_t v;
 	int c, rc;
 
@@ -297,8 +376,10 @@ main(int argc, char *argv[])
 		case 't': target_ref = optarg; given |= O_SIDE; break;
 		case 'T': cli.tenant = optarg; break;
 		case 'V': puts("sm-snapshot " SM_VERSION); return 0;
+		case OPT_ALLOW_MASS: massflag = 1; given |= O_MASS; break;
 		case OPT_AT: at_opt = optarg; given |= O_AT; break;
 		case OPT_DATA: dataflag = 1; given |= O_DATA; break;
+		case OPT_HISTORY: historyflag = 1; break;
 		case OPT_ID:
 			ids = sm_xrealloc(ids, (nids + 1) * sizeof(*ids));
 			ids[nids++] = optarg;
@@ -307,32 +388,45 @@ main(int argc, char *argv[])
 		case OPT_LABEL: label_opt = optarg; given |= O_LABEL; break;
 		case OPT_MANUAL: manualflag = 1; given |= O_MANUAL; break;
 		case OPT_SINCE: since_opt = optarg; given |= O_SINCE; break;
+		case OPT_UNDO: undo_opt = optarg; given |= O_UNDO; break;
 		case OPT_UNTIL: until_opt = optarg; given |= O_UNTIL; break;
 		default: usage(stderr, 64);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1)
-		usage(stderr, 64);
-	verb = argv[0];
-	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
-		if (strcmp(verb, verbs[v].name) == 0)
-			break;
-	if (v == sizeof(verbs) / sizeof(verbs[0])) {
-		warnx("unknown verb '%s'", verb);
-		usage(stderr, 64);
+	if (historyflag) {
+		if (argc > 0) {
+			warnx("--history takes no verb: '%s'", argv[0]);
+			usage(stderr, 64);
+		}
+		check_allowed("--history", O_SIDE);
+		v = nverbs;
+		id = 0;
+	} else {
+		if (argc < 1) {
+			warnx("missing verb: cat, list, show, restore or take");
+			usage(stderr, 64);
+		}
+		verb = argv[0];
+		for (v = 0; v < nverbs; v++)
+			if (strcmp(verb, verbs[v].name) == 0)
+				break;
+		if (v == nverbs) {
+			warnx("unknown verb '%s'", verb);
+			usage(stderr, 64);
+		}
+		id = check_verb(verb, verbs[v].allowed, argc - 1, argv + 1);
 	}
-	id = check_verb(verb, verbs[v].allowed, argc - 1, argv + 1);
 	if ((rc = sm_cli_config(&cli)) != 0 || (rc = sm_cli_open(&cli,
-	    verbs[v].readonly ? SM_DB_READONLY : 0, &db)) != 0)
+	    v == nverbs || verbs[v].readonly ? SM_DB_READONLY : 0, &db)) != 0)
 		fail(rc);
 	if ((source_ref != NULL || target_ref != NULL) &&
 	    (rc = sm_endpoint_get(db, source_ref != NULL ? SM_SOURCE :
 	    SM_TARGET, source_ref != NULL ? source_ref : target_ref,
 	    &endpoint)) != 0)
 		fail(rc);
-	if ((rc = verbs[v].fn(db, id)) != 0)
+	if ((rc = (v == nverbs ? do_history : verbs[v].fn)(db, id)) != 0)
 		warnx("%s", sm_errmsg());
 	sm_db_close(db);
 	sm_endpoint_free(&endpoint);

@@ -1957,6 +1957,7 @@ h_snap_restore(struct sm_api_req *r)
 	if (arg_bool(r, "dry_run", &o.dry_run) != 0)
 		return;
 	o.snapshot = id_of(r, 0);
+	o.max_delete_ratio = r->api->cfg->import_max_delete_ratio;
 	if ((rc = sm_snap_endpoint(r->db, o.snapshot, &e)) != 0 ||
 	    (rc = sm_snap_restore(r->db, &e, &o, &st, &run)) != 0) {
 		fail_rc(r, rc);

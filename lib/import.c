@@ -488,6 +488,12 @@ raw_record(struct importer *im, const struct sm_rawrec *raw)
 	return rc;
 }
 
+int
+sm_delete_guard(uint64_t n, uint64_t live, double ratio)
+{
+	return n > 0 && (double)n > ratio * (double)live;
+}
+
 /* --complete: every live row the input did not name is deleted. */
 static int
 complete(struct importer *im)
@@ -538,8 +544,8 @@ complete(struct importer *im)
 	 * counting the rows it just created.
 	 */
 	live -= (int64_t)im->st->created;
-	if (ngone > 0 && !im->o->allow_mass_delete &&
-	    (double)ngone > im->cfg->import_max_delete_ratio * (double)live) {
+	if (!im->o->allow_mass_delete && sm_delete_guard(ngone,
+	    (uint64_t)live, im->cfg->import_max_delete_ratio)) {
 		free(gone);
 		return sm_error(SM_EDATA, "--complete would delete %zu of %lld "
 		    "properties of '%s', more than max_delete_ratio %g allows: "

@@ -182,20 +182,31 @@ sm_snap_take(struct sm_run *run, enum sm_side side, int64_t prop_id,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	/* Copied inside SQLite: the data never passes through us. */
+	/*
+	 * Copied inside SQLite: the data never passes through us.  A
+	 * restore also keeps the row's bookkeeping (row_state), for --undo.
+	 */
 	stmt = sm_db_stmt(run->db, side == SM_SOURCE ?
 	    "INSERT INTO snapshots (source_id, target_id, property_id, "
-	    "external_id, data, hash, reason, label, run_id, taken_at) "
+	    "external_id, data, hash, reason, label, run_id, taken_at, "
+	    "row_state) "
 	    "SELECT source_id, NULL, id, external_id, "
 	    "iif(deleted_at IS NULL, data, NULL), "
-	    "iif(deleted_at IS NULL, hash, NULL), ?1, ?2, ?3, ?4 "
+	    "iif(deleted_at IS NULL, hash, NULL), ?1, ?2, ?3, ?4, "
+	    "iif(?1 = 'restore', json_object('updated_at', updated_at, "
+	    "'deleted_at', deleted_at), NULL) "
 	    "FROM source_properties WHERE id = ?5" :
 	    "INSERT INTO snapshots (source_id, target_id, property_id, "
-	    "external_id, data, hash, reason, label, run_id, taken_at) "
+	    "external_id, data, hash, reason, label, run_id, taken_at, "
+	    "row_state) "
 	    "SELECT NULL, target_id, id, external_id, "
 	    "iif(deleted_at IS NULL, data, NULL), "
-	    "iif(deleted_at IS NULL, hash, NULL), ?1, ?2, ?3, ?4 "
-	    "FROM target_properties WHERE id = ?5");
+	    "iif(deleted_at IS NULL, hash, NULL), ?1, ?2, ?3, ?4, "
+	    "iif(?1 = 'restore', json_object('updated_at', updated_at, "
+	    "'deleted_at', deleted_at, 'synced_hash', synced_hash, "
+	    "'source_id', source_id, 'source_hash', source_hash, "
+	    "'has_manual_changes', has_manual_changes, 'warning', warning), "
+	    "NULL) FROM target_properties WHERE id = ?5");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_text(stmt, 1, reason, -1, SQLITE_STATIC);

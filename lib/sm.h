@@ -671,8 +671,10 @@ int sm_prop_put(struct sm_db *db, struct sm_prop *p);
 /*
  * Snapshots property prop_id as it is stored now (data NULL when it is a
  * tombstone), with reason "update", "delete", "restore" or "take" and an
- * optional label.  Returns 0 or an error; *id gets the snapshot id when id
- * is not NULL.
+ * optional label; a "restore" snapshot also keeps the row's updated_at,
+ * deleted_at and target bookkeeping (row_state) for sm-snapshot restore
+ * --undo.  Returns 0 or an error; *id gets the snapshot id when id is not
+ * NULL.
  */
 int sm_snap_take(struct sm_run *run, enum sm_side side, int64_t prop_id,
     const char *reason, const char *label, int64_t *id);
@@ -718,6 +720,13 @@ struct sm_import_opts {
 	void *arg;
 };
 
+/*
+ * The mass-delete guard of import --complete and of a point-in-time
+ * restore (SPEC §5.2, §5.5): returns 1 when deleting n of the live rows an
+ * endpoint had is more than ratio (import.max_delete_ratio) allows, else
+ * 0.  Deleting nothing is always allowed.
+ */
+int sm_delete_guard(uint64_t n, uint64_t live, double ratio);
 /*
  * Imports the records of files (see sm_input_open) into e, a source or a
  * target (SPEC §5.2), in one transaction with a run logged.  Returns 0
@@ -888,11 +897,15 @@ struct sm_restore_stats {
 };
 
 struct sm_restore_opts {
-	int64_t snapshot;	/* restore this snapshot's version, or 0 */
+	int64_t undo;		/* undo this restore run of e, or 0 */
+	int64_t snapshot;	/* else restore this snapshot's version, or 0 */
 	int64_t at;		/* else: the state at this time */
 	char *const *ids;	/* with at: only these external_ids */
 	size_t nids;
 	int dry_run;		/* roll back at the end */
+	/* With at: the mass-delete guard (import.max_delete_ratio). */
+	double max_delete_ratio;
+	int allow_mass_delete;
 	/* As in sm_import_opts: after commit, or before a dry run's rollback. */
 	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
 	/* With at, every 1024 properties: how many done, and their share. */
@@ -910,14 +923,29 @@ struct sm_restore_opts {
  * becomes a tombstone when the version is an absence; a row that no longer
  * exists is created again) and a new change number, and its change is
  * logged as "restore" or "delete".  A target row is also marked as a
- * manual change with the warning "restored from snapshot N".  Returns 0,
- * SM_ENOENT (no such snapshot, or not of e), SM_EINTR, SM_EBUSY, SM_EIO;
- * on failure nothing is written and the run is logged as failed or
+ * manual change with the warning "restored from snapshot N".
+ * A point-in-time restore is refused (SM_EDATA) when o->at is before the
+ * first row of e, or when it would delete more than o->max_delete_ratio
+ * of e's live rows (sm_delete_guard) unless o->allow_mass_delete.
+ * With o->undo, every row that restore run changed gets back what it held
+ * just before it (version, updated_at, deleted_at, target bookkeeping);
+ * refused (SM_EDATA) when that run did not succeed, when sm-cleanup removed
+ * some of its snapshots, or when another run changed one of its rows
+ * since (the message names it).  Returns 0, SM_EDATA, SM_ENOENT (no such
+ * snapshot or restore run, or not of e), SM_EINTR, SM_EBUSY, SM_EIO; on
+ * failure nothing is written and the run is logged as failed or
  * interrupted (not in a dry run).
  */
 int sm_snap_restore(struct sm_db *db, const struct sm_endpoint *e,
     const struct sm_restore_opts *o, struct sm_restore_stats *st,
     struct sm_run *run);
+/*
+ * Fills *e (freed by the caller with sm_endpoint_free) with the source or
+ * target of restore run id.  Returns 0, or SM_ENOENT when there is no run
+ * id, when it is not a restore, or when its source or target was removed.
+ */
+int sm_restore_run_endpoint(struct sm_db *db, int64_t id,
+    struct sm_endpoint *e);
 /* The stats as the JSON object of the run's row; b is reset. */
 void sm_restore_stats_json(const struct sm_restore_stats *st,
     struct sm_buf *b);

@@ -477,33 +477,82 @@ sm_snap_take_all(struct sm_db *db, const struct sm_endpoint *e,
 }
 
 /*
+ * The restore snapshot of a row the restore is creating (there was none,
+ * so the version it replaces is an absence, data NULL): what lets --undo
+ * find the row.  Returns 0 or an error of the store.
+ */
+static int
+snap_absent(struct sm_run *run, const struct sm_prop *p)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(run->db, "INSERT INTO snapshots (source_id, "
+	    "target_id, property_id, external_id, data, hash, reason, label, "
+	    "run_id, taken_at) VALUES (?, ?, ?, ?, NULL, NULL, 'restore', "
+	    "NULL, ?, ?)");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, p->side == SM_SOURCE ? 1 : 2, p->owner);
+	sqlite3_bind_int64(stmt, 3, p->id);
+	sqlite3_bind_text(stmt, 4, p->external_id, -1, SQLITE_STATIC);
+	if (run->id != 0)
+		sqlite3_bind_int64(stmt, 5, run->id);
+	sqlite3_bind_int64(stmt, 6, run->started_at);
+	rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : sm_db_error(run->db, rc,
+	    "cannot take a snapshot");
+}
+
+/*
+ * The row state a restore replaced (snapshots.row_state), which --undo
+ * puts back with the data: updated_at, deleted_at (-1: live) and, for a
+ * target row, its sync bookkeeping.
+ */
+struct prior {
+	int64_t updated_at;
+	int64_t deleted_at;
+	char synced_hash[SM_HASH_HEX];
+	int64_t source_id;
+	char source_hash[SM_HASH_HEX];
+	int manual;
+	char *warning;
+};
+
+/*
  * Writes a version into row p: data and hash, or a tombstone when data is
  * NULL.  p->id 0 means there is no row any more: one is created with p's
  * external_id.  Unless the row holds that version already, the current
- * version is snapshotted first (reason "restore"), the change gets a new
- * number and is logged ("restore", or "delete" for a tombstone), and a
- * target row is marked as a manual change with warning.
+ * version is snapshotted first (reason "restore"; for a row created here,
+ * a snapshot of its absence is taken once it has an id), the change gets a
+ * new number and is logged ("restore", or "delete" for a tombstone), and a
+ * target row is marked as a manual change with warning.  With pr (--undo)
+ * the row gets pr's times and bookkeeping instead of the run's time and
+ * the manual mark, and a target's event carries the warning it gets back.
  */
 static int
 restore_row(struct sm_run *run, struct sm_prop *p, const char *data,
-    const char *hash, const char *warning, struct sm_restore_stats *st)
+    const char *hash, const char *warning, const struct prior *pr,
+    struct sm_restore_stats *st)
 {
 	char prev[SM_HASH_HEX];
 	const char *op;
-	int rc, live = p->id != 0 && p->deleted_at < 0;
+	int rc, created = p->id == 0, live = p->id != 0 && p->deleted_at < 0;
 
 	if ((data == NULL && !live) || (data != NULL && live &&
 	    strcmp(p->data, data) == 0 && strcmp(p->hash, hash) == 0)) {
 		st->unchanged++;
 		return 0;
 	}
-	if (p->id != 0 && (rc = sm_snap_take(run, p->side, p->id, "restore",
+	if (!created && (rc = sm_snap_take(run, p->side, p->id, "restore",
 	    NULL, NULL)) != 0)
 		return rc;
 	snprintf(prev, sizeof(prev), "%s", live ? p->hash : "");
 	if (data == NULL) {
 		op = "delete";
-		p->deleted_at = run->started_at;
+		p->deleted_at = pr != NULL && pr->deleted_at >= 0 ?
+		    pr->deleted_at : run->started_at;
 		st->deleted++;
 	} else {
 		op = "restore";
@@ -513,16 +562,27 @@ restore_row(struct sm_run *run, struct sm_prop *p, const char *data,
 		p->deleted_at = -1;
 		st->restored++;
 	}
-	if (p->id == 0)
+	if (created)
 		p->created_at = run->started_at;
-	p->updated_at = run->started_at;
+	p->updated_at = pr != NULL ? pr->updated_at : run->started_at;
 	p->seq = run->next_seq++;
-	if (p->side == SM_TARGET) {
+	if (p->side == SM_TARGET && pr != NULL) {
+		p->manual = pr->manual;
+		memcpy(p->synced_hash, pr->synced_hash, sizeof(p->synced_hash));
+		p->source_id = pr->source_id;
+		memcpy(p->source_hash, pr->source_hash, sizeof(p->source_hash));
+		free(p->warning);
+		p->warning = pr->warning != NULL ? sm_xstrdup(pr->warning) :
+		    NULL;
+		warning = pr->warning;
+	} else if (p->side == SM_TARGET) {
 		p->manual = 1;
 		free(p->warning);
 		p->warning = sm_xstrdup(warning);
 	}
 	if ((rc = sm_prop_put(run->db, p)) != 0)
+		return rc;
+	if (created && (rc = snap_absent(run, p)) != 0)
 		return rc;
 	return sm_change_log(run, p, op, prev[0] != '\0' ? prev : NULL,
 	    p->side == SM_TARGET ? warning : NULL);
@@ -569,7 +629,7 @@ restore_snapshot(struct sm_run *run, const struct sm_endpoint *e,
 	snprintf(warning, sizeof(warning), "restored from snapshot %lld",
 	    (long long)id);
 	if ((rc = find_row(run->db, &p, s.property_id, s.external_id)) == 0)
-		rc = restore_row(run, &p, s.data, s.hash, warning, st);
+		rc = restore_row(run, &p, s.data, s.hash, warning, NULL, st);
 	sm_prop_free(&p);
 	snap_free(&s);
 	return rc;
@@ -582,6 +642,7 @@ struct diffs {
 		int64_t snap_id;	/* 0: absent (created after) */
 	} *v;
 	size_t n, cap;
+	uint64_t deletes;	/* of them, live rows absent at that time */
 	struct sm_restore_stats *st;
 };
 
@@ -603,7 +664,74 @@ collect(const struct view *v, void *arg)
 	}
 	d->v[d->n].prop_id = v->id;
 	d->v[d->n++].snap_id = v->snap_id;
+	if (!v->present)
+		d->deletes++;
 	return 0;
+}
+
+/*
+ * Runs sql, a count or a time of e's rows with ?1 its id, into *out; -1
+ * when the answer is NULL.  Returns 0 or an error of the store.
+ */
+static int
+owner_int(struct sm_db *db, const struct sm_endpoint *e, const char *source,
+    const char *target, int64_t *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((stmt = sm_db_stmt(db, e->side == SM_SOURCE ? source :
+	    target)) == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, e->id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		*out = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(stmt, 0);
+	sqlite3_reset(stmt);
+	return rc == SQLITE_ROW ? 0 : sm_db_error(db, rc,
+	    "cannot read properties");
+}
+
+/*
+ * The guards of a point-in-time restore (SPEC §5.5): a time before the
+ * first record of e (its earliest row) would give back nothing, and more
+ * deletes than max_delete_ratio of e's live rows need allow_mass_delete.
+ * Returns 0 or SM_EDATA with the message.
+ */
+static int
+guard_at(struct sm_db *db, const struct sm_endpoint *e,
+    const struct sm_restore_opts *o, const struct diffs *d)
+{
+	char t[SM_TIME_MAX], first[SM_TIME_MAX];
+	int64_t n;
+	int rc;
+
+	if ((rc = owner_int(db, e, "SELECT min(created_at) FROM "
+	    "source_properties WHERE source_id = ?1", "SELECT min(created_at) "
+	    "FROM target_properties WHERE target_id = ?1", &n)) != 0)
+		return rc;
+	if (n >= 0 && o->at < n) {
+		sm_time_format(o->at, t);
+		sm_time_format(n, first);
+		return sm_error(SM_EDATA, "restore to %s is before the first "
+		    "record of %s '%s': nothing written (the earliest time "
+		    "there is: %s)", t, side_key(e->side), e->name, first);
+	}
+	if (d->deletes == 0 || o->allow_mass_delete)
+		return 0;
+	if ((rc = owner_int(db, e, "SELECT count(*) FROM source_properties "
+	    "WHERE source_id = ?1 AND deleted_at IS NULL", "SELECT count(*) "
+	    "FROM target_properties WHERE target_id = ?1 "
+	    "AND deleted_at IS NULL", &n)) != 0)
+		return rc;
+	if (!sm_delete_guard(d->deletes, (uint64_t)n, o->max_delete_ratio))
+		return 0;
+	sm_time_format(o->at, t);
+	return sm_error(SM_EDATA, "restore to %s would delete %llu of %lld "
+	    "properties of '%s', more than max_delete_ratio %g allows: "
+	    "nothing written (use --allow-mass-delete if this is right)", t,
+	    (unsigned long long)d->deletes, (long long)n, e->name,
+	    o->max_delete_ratio);
 }
 
 static int
@@ -621,7 +749,8 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 	memset(&d, 0, sizeof(d));
 	d.st = st;
 	/* Collected first: the writes move rows in the index scanned. */
-	if ((rc = scan(run->db, e, ids, 0, o->at, collect, &d)) != 0) {
+	if ((rc = scan(run->db, e, ids, 0, o->at, collect, &d)) != 0 ||
+	    (rc = guard_at(run->db, e, o, &d)) != 0) {
 		free(d.v);
 		return rc;
 	}
@@ -651,12 +780,289 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 		} else
 			snprintf(warning, sizeof(warning), "restored to %s: "
 			    "created after it", t);
-		rc = restore_row(run, &p, s.data, s.hash, warning, st);
+		rc = restore_row(run, &p, s.data, s.hash, warning, NULL, st);
 		snap_free(&s);
 	}
 	sm_prop_free(&p);
 	free(d.v);
 	return rc;
+}
+
+/* A row a restore run changed and what it held before, for --undo. */
+struct undo_row {
+	int64_t prop_id;
+	char *external_id;
+	char *data;		/* NULL: absent */
+	char hash[SM_HASH_HEX];
+	int has_prior;		/* the snapshot kept the row's state */
+	struct prior pr;
+};
+
+struct undo {
+	struct undo_row *v;
+	size_t n, cap;
+};
+
+static void
+undo_free(struct undo *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		free(u->v[i].external_id);
+		free(u->v[i].data);
+		free(u->v[i].pr.warning);
+	}
+	free(u->v);
+}
+
+static void
+copy_text(char dst[SM_HASH_HEX], sqlite3_stmt *stmt, int col)
+{
+	const char *t = col_text(stmt, col);
+
+	snprintf(dst, SM_HASH_HEX, "%s", t != NULL ? t : "");
+}
+
+/*
+ * Columns: 0 property_id, 1 external_id, 2 data, 3 hash, 4 row_state kept,
+ * then from it 5 updated_at, 6 deleted_at, 7 synced_hash, 8 source_id,
+ * 9 source_hash, 10 has_manual_changes, 11 warning.  ?1 the run's start
+ * (the snapshots_taken index), ?2 its id, ?3 the owner: its snapshots.
+ */
+#define UNDO_SNAPS "SELECT property_id, external_id, data, hash, " \
+	"row_state IS NOT NULL, json_extract(row_state, '$.updated_at'), " \
+	"json_extract(row_state, '$.deleted_at'), " \
+	"json_extract(row_state, '$.synced_hash'), " \
+	"json_extract(row_state, '$.source_id'), " \
+	"json_extract(row_state, '$.source_hash'), " \
+	"json_extract(row_state, '$.has_manual_changes'), " \
+	"json_extract(row_state, '$.warning') FROM snapshots " \
+	"WHERE taken_at = ?1 AND run_id = ?2 AND reason = 'restore' AND "
+
+/* Loads the restore snapshots of run id, started at started, into u. */
+static int
+undo_load(struct sm_db *db, const struct sm_endpoint *e, int64_t id,
+    int64_t started, struct undo *u)
+{
+	sqlite3_stmt *stmt;
+	struct undo_row *r;
+	const char *t;
+	int rc;
+
+	stmt = sm_db_stmt(db, e->side == SM_SOURCE ?
+	    UNDO_SNAPS "source_id = ?3 ORDER BY id" :
+	    UNDO_SNAPS "target_id = ?3 ORDER BY id");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, started);
+	sqlite3_bind_int64(stmt, 2, id);
+	sqlite3_bind_int64(stmt, 3, e->id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (u->n == u->cap) {
+			u->cap = u->cap ? 2 * u->cap : 64;
+			u->v = sm_xrealloc(u->v, u->cap * sizeof(*u->v));
+		}
+		r = &u->v[u->n++];
+		memset(r, 0, sizeof(*r));
+		r->prop_id = sqlite3_column_int64(stmt, 0);
+		r->external_id = sm_xstrdup(col_text(stmt, 1));
+		if ((t = col_text(stmt, 2)) != NULL)
+			r->data = sm_xstrndup(t,
+			    (size_t)sqlite3_column_bytes(stmt, 2));
+		copy_text(r->hash, stmt, 3);
+		if ((r->has_prior = sqlite3_column_int(stmt, 4)) == 0)
+			continue;
+		r->pr.updated_at = sqlite3_column_int64(stmt, 5);
+		r->pr.deleted_at = sqlite3_column_type(stmt, 6) ==
+		    SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 6);
+		copy_text(r->pr.synced_hash, stmt, 7);
+		r->pr.source_id = sqlite3_column_int64(stmt, 8);
+		copy_text(r->pr.source_hash, stmt, 9);
+		r->pr.manual = sqlite3_column_int(stmt, 10);
+		if ((t = col_text(stmt, 11)) != NULL)
+			r->pr.warning = sm_xstrdup(t);
+	}
+	sqlite3_reset(stmt);
+	return rc == SQLITE_DONE ? 0 : sm_db_error(db, rc,
+	    "cannot read snapshots");
+}
+
+/*
+ * Whether row p, which run id changed, was changed since by another run:
+ * its last change is not the one run id made.  Fills who with which run
+ * when so ("changed by run 12 (import)").  Returns 1, 0, or an error of the store.
+ */
+static int
+changed_since(struct sm_db *db, const struct sm_prop *p, int64_t id,
+    char *who, size_t n)
+{
+	sqlite3_stmt *stmt;
+	int64_t by = 0;
+	int rc;
+
+	stmt = sm_db_stmt(db, "SELECT c.run_id, r.kind FROM changes c "
+	    "LEFT JOIN runs r ON r.id = c.run_id WHERE c.seq = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, p->seq);
+	snprintf(who, n, "changed by a run no longer logged");
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+	    sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
+		by = sqlite3_column_int64(stmt, 0);
+		snprintf(who, n, "changed by run %lld (%s)", (long long)by,
+		    col_text(stmt, 1) != NULL ? col_text(stmt, 1) : "?");
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sm_db_error(db, rc, "cannot read the change log");
+	return by != id;
+}
+
+/*
+ * --undo: every row restore run id changed gets back the version, times
+ * and bookkeeping it had just before that run, from the run's own restore
+ * snapshots.  Refused (SM_EDATA, nothing written) when the run did not
+ * succeed, when sm-cleanup has removed some of its snapshots or rows, or
+ * when a row was changed by another run since: undoing would throw that
+ * change away, which a point-in-time restore does knowingly.
+ */
+static int
+restore_undo(struct sm_run *run, const struct sm_endpoint *e, int64_t id,
+    struct sm_restore_stats *st)
+{
+	sqlite3_stmt *stmt;
+	struct undo u;
+	struct sm_prop p;
+	char who[64], warning[64], more[48], *status = NULL, *first = NULL;
+	int64_t started = 0, changed = 0;
+	size_t i, nconflict = 0;
+	int rc;
+
+	stmt = sm_db_stmt(run->db, "SELECT status, started_at, "
+	    "coalesce(json_extract(stats, '$.restored'), 0) + "
+	    "coalesce(json_extract(stats, '$.deleted'), 0) FROM runs "
+	    "WHERE id = ?1 AND kind = 'restore' AND (source_id = ?2 "
+	    "OR target_id = ?3)");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int64(stmt, 2, e->side == SM_SOURCE ? e->id : 0);
+	sqlite3_bind_int64(stmt, 3, e->side == SM_TARGET ? e->id : 0);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		status = sm_xstrdup(col_text(stmt, 0));
+		started = sqlite3_column_int64(stmt, 1);
+		changed = sqlite3_column_int64(stmt, 2);
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW) {
+		free(status);
+		return rc == SQLITE_DONE ? sm_error(SM_ENOENT, "no restore run "
+		    "%lld of %s '%s'", (long long)id, side_key(e->side),
+		    e->name) : sm_db_error(run->db, rc, "cannot read the run log");
+	}
+	if (strcmp(status, "success") != 0) {
+		rc = sm_error(SM_EDATA, "restore run %lld %s: it changed "
+		    "nothing, so there is nothing to undo", (long long)id,
+		    strcmp(status, "running") == 0 ? "is running" : status);
+		free(status);
+		return rc;
+	}
+	free(status);
+	memset(&u, 0, sizeof(u));
+	if ((rc = undo_load(run->db, e, id, started, &u)) != 0)
+		goto out;
+	if ((int64_t)u.n < changed) {
+		rc = sm_error(SM_EDATA, "sm-cleanup has removed %lld of the "
+		    "%lld snapshots of restore run %lld: it cannot be undone "
+		    "(use restore --at TIME to go back to a point in time)",
+		    (long long)(changed - (int64_t)u.n), (long long)changed,
+		    (long long)id);
+		goto out;
+	}
+	/* Checked before anything is written, to name every conflict. */
+	sm_prop_init(&p, e->side, e->id);
+	for (i = 0; i < u.n; i++) {
+		if ((rc = sm_prop_get_id(run->db, &p, u.v[i].prop_id)) < 0)
+			break;
+		if (rc == 0)
+			snprintf(who, sizeof(who), "removed by sm-cleanup");
+		else if ((rc = changed_since(run->db, &p, id, who,
+		    sizeof(who))) < 0)
+			break;
+		if (rc == 0)
+			continue;
+		if (nconflict++ == 0) {
+			first = sm_xmalloc(strlen(u.v[i].external_id) +
+			    strlen(who) + 32);
+			sprintf(first, "'%s' was %s",
+			    u.v[i].external_id, who);
+		}
+	}
+	if (rc >= 0 && nconflict > 0) {
+		more[0] = '\0';
+		if (nconflict > 1)
+			snprintf(more, sizeof(more), " (and %zu more rows "
+			    "since)", nconflict - 1);
+		rc = sm_error(SM_EDATA, "cannot undo restore run %lld: %s "
+		    "after it%s: nothing written (use restore --at TIME to go "
+		    "back to a point in time instead)", (long long)id, first,
+		    more);
+	}
+	for (i = 0, rc = rc < 0 ? rc : 0; i < u.n && rc == 0; i++) {
+		if (sm_interrupted()) {
+			rc = sm_error(SM_EINTR, "interrupted: nothing was "
+			    "written");
+			break;
+		}
+		if ((rc = sm_prop_get_id(run->db, &p, u.v[i].prop_id)) < 0)
+			break;
+		snprintf(warning, sizeof(warning), "undo of restore run %lld",
+		    (long long)id);
+		rc = restore_row(run, &p, u.v[i].data, u.v[i].hash, warning,
+		    u.v[i].has_prior ? &u.v[i].pr : NULL, st);
+	}
+	sm_prop_free(&p);
+out:
+	free(first);
+	undo_free(&u);
+	return rc;
+}
+
+int
+sm_restore_run_endpoint(struct sm_db *db, int64_t id, struct sm_endpoint *e)
+{
+	sqlite3_stmt *stmt;
+	char kind[16], ref[24];
+	int64_t source = 0, target = 0;
+	int rc;
+
+	stmt = sm_db_stmt(db, "SELECT kind, source_id, target_id FROM runs "
+	    "WHERE id = ?");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		snprintf(kind, sizeof(kind), "%s", col_text(stmt, 0));
+		source = sqlite3_column_int64(stmt, 1);
+		target = sqlite3_column_int64(stmt, 2);
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return sm_error(SM_ENOENT, "no run %lld in tenant '%s'",
+		    (long long)id, sm_db_slug(db));
+	if (rc != SQLITE_ROW)
+		return sm_db_error(db, rc, "cannot read the run log");
+	if (strcmp(kind, "restore") != 0)
+		return sm_error(SM_ENOENT, "run %lld is %s %s, not a restore: "
+		    "only a restore can be undone", (long long)id,
+		    kind[0] == 'i' ? "an" : "a", kind);
+	if (source == 0 && target == 0)
+		return sm_error(SM_ENOENT, "the source or target of restore "
+		    "run %lld was removed", (long long)id);
+	snprintf(ref, sizeof(ref), "%lld", (long long)(source != 0 ? source :
+	    target));
+	return sm_endpoint_get(db, source != 0 ? SM_SOURCE : SM_TARGET, ref, e);
 }
 
 void
@@ -687,7 +1093,9 @@ sm_snap_restore(struct sm_db *db, const struct sm_endpoint *e,
 	    e->side == SM_SOURCE ? e : NULL,
 	    e->side == SM_TARGET ? e : NULL)) != 0)
 		goto out;
-	if (o->snapshot > 0)
+	if (o->undo > 0)
+		rc = restore_undo(run, e, o->undo, st);
+	else if (o->snapshot > 0)
 		rc = restore_snapshot(run, e, o->snapshot, st);
 	else
 		rc = restore_at(run, e, o, ids_json(o->ids, o->nids, &b), st);
