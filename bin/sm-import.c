@@ -11,14 +11,14 @@
 
 static int completeflag, strictflag, nflag, statsflag, mergeflag;
 static int massflag, historyflag, rejected_any;
-static const char *source_ref, *target_ref, *rejects_path;
+static const char *source_ref, *target_ref, *rejects_path, *max_rejects;
 static struct sm_cli cli;
 static struct sm_endpoint endpoint;
 static FILE *reject_events;	/* spooled until the run commits */
 static struct sm_progress progress;
 
 enum { OPT_COMPLETE = 256, OPT_STRICT, OPT_REJECTS, OPT_STATS, OPT_MERGE,
-    OPT_ALLOW_MASS_DELETE, OPT_HISTORY };
+    OPT_ALLOW_MASS_DELETE, OPT_HISTORY, OPT_MAX_REJECTS };
 
 static const struct option longopts[] = {
 	{ "allow-mass-delete", no_argument,     NULL, OPT_ALLOW_MASS_DELETE },
@@ -28,6 +28,7 @@ static const struct option longopts[] = {
 	{ "dry-run",     no_argument,       NULL, 'n' },
 	{ "help",        no_argument,       NULL, 'h' },
 	{ "history",     no_argument,       NULL, OPT_HISTORY },
+	{ "max-rejects", required_argument, NULL, OPT_MAX_REJECTS },
 	{ "merge",       no_argument,       NULL, OPT_MERGE },
 	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "rejects",     required_argument, NULL, OPT_REJECTS },
@@ -45,12 +46,14 @@ usage(FILE *f, int code)
 {
 	fputs("usage: sm-import [-nq] [-c file] [-D dir] [-T slug] -s source "
 	    "[--allow-mass-delete]\n"
-	    "                 [--complete] [--rejects file] [--stats] "
-	    "[--strict] [file ...]\n"
+	    "                 [--complete] [--max-rejects n | n%] "
+	    "[--rejects file] [--stats]\n"
+	    "                 [--strict] [file ...]\n"
 	    "       sm-import [-nq] [-c file] [-D dir] [-T slug] -t target "
 	    "[--allow-mass-delete]\n"
-	    "                 [--complete] [--merge] [--rejects file] "
-	    "[--stats] [--strict] [file ...]\n"
+	    "                 [--complete] [--max-rejects n | n%] [--merge] "
+	    "[--rejects file]\n"
+	    "                 [--stats] [--strict] [file ...]\n"
 	    "       sm-import [-c file] [-D dir] [-T slug] --history "
 	    "[-s source | -t target]\n", f);
 	exit(code);
@@ -209,7 +212,13 @@ import(struct sm_db *db, int argc, char **argv)
 		    (unsigned long long)st.deleted,
 		    (unsigned long long)st.rejected, sm_progress_elapsed(&progress),
 		    nflag ? " (dry run: nothing written)" : "");
-	rejected_any = st.rejected > 0;
+	/* Tolerated rejects were all reported; the daily job goes on. */
+	rejected_any = !sm_limit_allows(&cli.cfg.import_max_rejects,
+	    st.rejected, st.records);
+	if (st.rejected > 0 && !rejected_any && !cli.quiet)
+		warnx("%llu rejected within --max-rejects %s: exit 0",
+		    (unsigned long long)st.rejected, max_rejects != NULL ?
+		    max_rejects : "(import.max_rejects)");
 	return 0;
 }
 
@@ -234,6 +243,7 @@ main(int argc, char *argv[])
 		case OPT_ALLOW_MASS_DELETE: massflag = 1; break;
 		case OPT_COMPLETE: completeflag = 1; break;
 		case OPT_HISTORY: historyflag = 1; break;
+		case OPT_MAX_REJECTS: max_rejects = optarg; break;
 		case OPT_MERGE: mergeflag = 1; break;
 		case OPT_REJECTS: rejects_path = optarg; break;
 		case OPT_STATS: statsflag = 1; break;
@@ -247,15 +257,25 @@ main(int argc, char *argv[])
 		warnx("give -s or -t, not both");
 		usage(stderr, 64);
 	}
-	if (!historyflag && source_ref == NULL && target_ref == NULL)
+	if (!historyflag && source_ref == NULL && target_ref == NULL) {
+		warnx("missing -s SOURCE or -t TARGET");
 		usage(stderr, 64);
+	}
 	if (mergeflag && target_ref == NULL) {
 		warnx("--merge applies to targets (-t) only");
 		usage(stderr, 64);
 	}
-	if (!historyflag && argc == 0 && isatty(STDIN_FILENO))
+	if (!historyflag && argc == 0 && isatty(STDIN_FILENO)) {
+		warnx("missing operand: FILE (standard input is a terminal)");
 		usage(stderr, 64);
-	if ((rc = sm_cli_config(&cli)) != 0 ||
+	}
+	if ((rc = sm_cli_config(&cli)) == 0 && max_rejects != NULL &&
+	    sm_limit_parse(max_rejects, &cli.cfg.import_max_rejects) != 0) {
+		warnx("invalid --max-rejects value '%s': expected a count, or "
+		    "a percentage such as 1%%", max_rejects);
+		usage(stderr, 64);
+	}
+	if (rc != 0 ||
 	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
 	    &db)) != 0) {
 		warnx("%s", sm_errmsg());

@@ -29,6 +29,7 @@ enum type {
 	T_INT,		/* a decimal integer from min to max */
 	T_SIZE,		/* bytes >= min, optionally with K, M or G */
 	T_RATIO,	/* a number from min to max */
+	T_LIMIT,	/* a count, or a percentage "P%" (struct sm_limit) */
 	T_LIST		/* a YAML sequence of strings; "a,b,c" in env */
 };
 
@@ -66,6 +67,8 @@ static const struct key {
 	    "SM_RUNS_DAYS", "90", 0, INT_MAX },
 	{ "import.max_delete_ratio", T_RATIO, F(import_max_delete_ratio), 0,
 	    "SM_IMPORT_MAX_DELETE_RATIO", "0.5", 0, 1 },
+	{ "import.max_rejects", T_LIMIT, F(import_max_rejects), 0,
+	    "SM_IMPORT_MAX_REJECTS", "0", 0, 0 },
 	{ "serve.listen", T_LISTEN, F(serve_listen), 0,
 	    "SM_SERVE_LISTEN", "127.0.0.1:8000", 0, 0 },
 	{ "serve.threads", T_INT, F(serve_threads), 0,
@@ -187,6 +190,10 @@ expected(const struct key *k, char *why, size_t n)
 		snprintf(why, n, "expected a number from %g to %g", k->min,
 		    k->max);
 		break;
+	case T_LIMIT:
+		snprintf(why, n, "expected a count, or a percentage such as "
+		    "1%%");
+		break;
 	case T_LIST:
 		snprintf(why, n, "expected a list of field names");
 		break;
@@ -286,6 +293,44 @@ parse_ratio(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+/*
+ * Parses a tolerance: a count ("5") or a percentage from 0 to 100 ("1%",
+ * "0.5%").  Returns 0 with *l set, or -1 when s is neither.
+ */
+int
+sm_limit_parse(const char *s, struct sm_limit *l)
+{
+	char num[32];
+	size_t n = strlen(s);
+	double pct;
+	int count;
+
+	if (n > 1 && n < sizeof(num) && s[n - 1] == '%') {
+		memcpy(num, s, n - 1);
+		num[n - 1] = '\0';
+		if (strspn(num, "0123456789.") != n - 1 ||
+		    parse_ratio(num, 0, 100, &pct) != 0)
+			return -1;
+		l->count = 0;
+		l->percent = pct;
+		return 0;
+	}
+	if (parse_int(s, 0, INT_MAX, &count) != 0)
+		return -1;
+	l->count = (uint64_t)count;
+	l->percent = -1;
+	return 0;
+}
+
+/* Whether n of total is within the tolerance l. */
+int
+sm_limit_allows(const struct sm_limit *l, uint64_t n, uint64_t total)
+{
+	if (l->percent < 0)
+		return n <= l->count;
+	return (double)n <= l->percent / 100 * (double)total;
+}
+
 /* HOST:PORT, with an IPv6 host in brackets ("[::1]:8000"). */
 static int
 valid_listen(const char *s)
@@ -381,6 +426,10 @@ parse_value(struct sm_config *cfg, const struct key *k, const char *s,
 		return NULL;
 	case T_RATIO:
 		if (parse_ratio(s, k->min, k->max, FIELD(cfg, k, double)) != 0)
+			return expected(k, why, n);
+		return NULL;
+	case T_LIMIT:
+		if (sm_limit_parse(s, FIELD(cfg, k, struct sm_limit)) != 0)
 			return expected(k, why, n);
 		return NULL;
 	case T_LIST:

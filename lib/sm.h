@@ -121,6 +121,12 @@ int sm_interrupted(void);
  * The settings of SPEC §3.  Strings and lists are owned by the struct and
  * freed by sm_config_free().
  */
+/* A tolerance: at most count, or at most percent of a total. */
+struct sm_limit {
+	uint64_t count;
+	double percent;		/* < 0: count applies */
+};
+
 struct sm_config {
 	char *path;			/* file loaded, or NULL when none */
 	char *data_dir;
@@ -131,6 +137,7 @@ struct sm_config {
 	int busy_timeout_ms;		/* 5000 */
 	size_t max_record_bytes;	/* 16 MiB */
 	double import_max_delete_ratio;	/* 0.5 */
+	struct sm_limit import_max_rejects;	/* 0 */
 	int runs_days;			/* 90 */
 	char *serve_listen;		/* "127.0.0.1:8000" */
 	int serve_threads;		/* 4 */
@@ -154,6 +161,13 @@ int sm_config_load(struct sm_config *cfg, const char *path);
 int sm_config_load_string(struct sm_config *cfg, const char *name,
     const char *text, size_t len);
 void sm_config_defaults(struct sm_config *cfg);
+/*
+ * A tolerance from its text: a count ("5") or a percentage from 0 to
+ * 100 ("1%").  Returns 0, or -1 when s is neither.
+ */
+int sm_limit_parse(const char *s, struct sm_limit *l);
+/* Whether n of total is within l. */
+int sm_limit_allows(const struct sm_limit *l, uint64_t n, uint64_t total);
 void sm_config_free(struct sm_config *cfg);
 /* Replaces data_dir (from -D). */
 void sm_config_set_data_dir(struct sm_config *cfg, const char *dir);
