@@ -684,10 +684,12 @@ split_after_array(struct split *sp)
 }
 
 /*
- * One byte inside an element: copied to out, except whitespace outside
- * strings.  Brackets are matched so that the element's end is found;
- * the rest of JSON is left to the parser of each record, so that a bad
- * record is one reject and not the whole body.
+ * One byte inside an element: copied to out, whitespace outside strings
+ * as one space, so that the element stays on its line without two
+ * tokens becoming one ("[1 2]" must not turn into "[12]").  Brackets are
+ * matched so that the element's end is found; the rest of JSON is left
+ * to the parser of each record, so that a bad record is one reject and
+ * not the whole body.
  */
 static int
 split_elem_byte(struct split *sp, int c, struct sm_buf *out)
@@ -747,6 +749,8 @@ split_elem_byte(struct split *sp, int c, struct sm_buf *out)
 		if (is_ws(c)) {
 			if (sp->depth == 0)
 				split_end_elem(sp, out);
+			else if (out->len == 0 || out->data[out->len - 1] != ' ')
+				sm_buf_addc(out, ' ');
 			return 0;
 		}
 		sm_buf_addc(out, c);

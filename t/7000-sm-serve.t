@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 215
+plan 218
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -189,6 +189,28 @@ expect 'a rejected element' 200 POST /sources/1/import -H "$KA" -H "$J" \
     {"title":"no key"}]}'
 check 'is named by its position in data; ignored fields do not count' \
     jq_q '.rejects[0].line == 2 and .stats.unchanged == 1'
+expect 'white space between tokens is kept' 200 POST '/sources/1/import?dry_run=true' \
+    -H "$KA" -H "$J" -d '{"data":[{"id":"ws4","v":[1 2 3]},
+    {"id":"ws5","price":1 000 000},{"id":"ws6","ok":tr ue},
+    {"id" : "ws7", "v" : [1,
+    2], "s": "a  b"}]}'
+check 'two tokens never become one: rejected, the valid one kept whole' \
+    jq_q '.stats.rejected == 3 and .stats.created == 1 and
+    (.rejects | map(.line)) == [1, 2, 3]'
+jts=$TOP/../shared/testdata/JSONTestSuite/test_parsing
+accepted=
+for f in "$jts"/n_*.json; do
+	[ -f "$f" ] || continue
+	{ printf '{"data":[{"id":"n","v":'; cat "$f"; printf '}]}'; } >env.json
+	code=$(curl -s -o body -w '%{http_code}' -X POST \
+	    "$URL/sources/1/import?dry_run=true" -H "$KA" -H "$J" \
+	    --data-binary @env.json) || :
+	# 400 malformed, 413 too large (4096 here), 422 too deep.
+	[ "$code" = 200 ] || continue
+	jq -e '.stats.created == 0' body >/dev/null || accepted="$accepted ${f##*/}"
+done
+check "no JSONTestSuite n_ case accepted through {\"data\":[...]}$accepted" \
+    test -z "$accepted"
 printf '%s\n' '{"id":"P5","v":1}' '{"id":"P5","v":2}' >dup.ndjson
 expect 'a key twice' 200 POST /sources/1/import -H "$KA" -H "$N" \
     --data-binary @dup.ndjson
