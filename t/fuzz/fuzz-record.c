@@ -91,29 +91,19 @@ input(const uint8_t *p, size_t n, size_t max)
 	struct sm_json_err err;
 	char *files[1] = { path };
 	jv v;
-	int rc, ndjson = 1;
-	size_t i;
+	int rc;
 
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, p, n, 0) != (ssize_t)n)
 		abort();
-	/* The mode as the reader decides it: '[' after a BOM and spaces. */
-	i = n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
-	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
-	    p[i] == '\n'))
-		i++;
-	if (i < n && p[i] == '[')
-		ndjson = 0;
 	CHECK(sm_input_open(&in, files, 1, max, devnull) == 0);
+	/* A regular file is never given up on: only records come back. */
 	while ((rc = sm_input_next(in, &rec)) != 0) {
-		if (rc < 0) {
-			CHECK(rc == SM_EDATA);
-			continue;
-		}
+		CHECK(rc == 1);
 		CHECK(rec.text != NULL && rec.len <= max && rec.line >= 1);
-		if (rec.overlong)
+		/* Only a fault between records is empty, and it says why. */
+		CHECK(rec.len > 0 || rec.error != NULL);
+		if (rec.overlong || rec.error != NULL)
 			continue;
-		if (ndjson)
-			CHECK(memchr(rec.text, '\n', rec.len) == NULL);
 		if (sm_json_parse(rec.text, rec.len, &v, &err) == 0)
 			record(v);
 	}
