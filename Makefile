@@ -13,10 +13,20 @@ LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/nul
 	-ljq -lm -lpthread
 HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
-# The Debian packages the build and the tests need (installed by "make deps").
+# The Debian packages the build and the tests need (installed by "make deps";
+# xxhash gives xxh128sum, cron gives crontab to check the examples).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
-	sqlite3 jq mandoc perl curl valgrind
+	sqlite3 jq mandoc perl curl valgrind xxhash cron
+
+# Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
+# every commit: all of t/ but SLOW_TESTS (progress timing, a burst of 200
+# requests, crash loops, valgrind).  make check is everything: make test,
+# then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
+# below); CI runs it.
+SLOW_TESTS = t/3003-progress.t t/7002-sm-serve-burst.t t/9100-crash.t \
+	t/9400-valgrind.t
+FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 HDR = lib/sm.h
 LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
@@ -64,24 +74,20 @@ bin/sm-%: bin/sm-%.c lib/libsm.a $(HDR)
 t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR)
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -It -o $@ $< lib/libsm.a $(LIBS)
 
-# Installs the Debian packages above when one is missing (root, or sudo).
+# Nothing at all when the libraries and tools of DEB_PACKAGES are here;
+# else installs the missing ones with apt-get (root, or sudo), or names
+# them where there is no apt-get (t/deps.sh).
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-		echo "make deps: installing" $$missing; \
-		sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-		$$sudo apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
-	fi
+	@CC="$(CC)" sh t/deps.sh $(DEB_PACKAGES)
 
 test: deps
 	$(MAKE) all units
 	mandoc -T lint -W warning $(MAN1) $(MAN5) $(MAN7)
-	PATH="$$PWD/bin:$$PATH" prove t/ </dev/null
+	PATH="$$PWD/bin:$$PATH" prove $(FAST_TESTS) </dev/null
 
 check: test
+	PATH="$$PWD/bin:$$PATH" prove $(SLOW_TESTS) </dev/null
+	$(MAKE) check-asan
 
 units: $(UNIT)
 
