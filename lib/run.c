@@ -129,6 +129,10 @@ sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
 		if (done != NULL)
 			rc = done(db, run, arg);
 		sm_db_rollback(db);
+		/* A write broken by the signal (EINTR) is the signal's. */
+		if (rc != 0 && sm_interrupted())
+			rc = sm_error(SM_EINTR, "interrupted: nothing was "
+			    "written");
 		return rc;
 	}
 	if (rc == 0 && (rc = sm_db_commit(db)) == 0) {
