@@ -531,8 +531,6 @@ sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1])
 static void
 on_signal(int sig)
 {
-	struct sigaction sa;
-
 	if (!committed) {
 		interrupted = sig;
 		return;
@@ -541,10 +539,7 @@ on_signal(int sig)
 		deferred = sig;
 		return;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	sigaction(sig, &sa, NULL);
+	signal(sig, SIG_DFL);
 	raise(sig);	/* delivered once this handler returns */
 }
 
@@ -578,8 +573,9 @@ sm_signals_committed(void)
 	if (!catching || committed)
 		return;
 	committed = 1;
-	deferred = interrupted;
-	interrupted = 0;
+	/* A signal that came during the COMMIT counts as the first after it. */
+	if (deferred == 0)
+		deferred = interrupted;
 	/* From here on no write may fail with EINTR. */
 	install(SA_RESTART);
 }
