@@ -91,6 +91,11 @@ cleanup(const char *slug, const struct sm_cleanup_opts *o)
 		return rc;
 	/* A failed vacuum leaves the deletes committed: they are reported. */
 	rc = vrc;
+	if (rc == SM_EINTR) {
+		warnx("%s: vacuum interrupted: the deletes stand, the space "
+		    "is not given back", slug);
+		rc = 0;
+	}
 	sm_buf_init(&b);
 	sm_cleanup_stats_json(slug, &st, &b);
 	if (sm_jw_put(&b, stdout) != 0 && rc == 0)
@@ -105,7 +110,7 @@ cleanup(const char *slug, const struct sm_cleanup_opts *o)
 		    (unsigned long long)st.changes,
 		    nflag ? "would be deleted" : "deleted", seconds() - started,
 		    nflag ? " (dry run: nothing deleted)" :
-		    vacuumflag && rc == 0 ? ", vacuumed" : "");
+		    vacuumflag && vrc == 0 ? ", vacuumed" : "");
 	return rc;
 }
 
@@ -182,8 +187,13 @@ main(int argc, char *argv[])
 			if (rc == SM_EINTR)
 				break;
 		}
-		if (sm_interrupted() && worst == 0)
-			worst = 130;
+		/* The tenants cleaned so far stay cleaned, and are listed. */
+		if (sm_interrupted() && i < n && rc != SM_EINTR) {
+			warnx("interrupted: %zu tenant%s not cleaned", n - i,
+			    n - i == 1 ? "" : "s");
+			if (worst == 0)
+				worst = 130;
+		}
 	}
 	sm_strv_free(slugs);
 	sm_cli_free(&cli);

@@ -2,6 +2,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,7 +162,7 @@ import(struct sm_db *db, int argc, char **argv)
 	struct sm_buf spool;
 	struct sm_run run;
 	FILE *rejects = NULL;
-	int rc;
+	int rc, sig;
 
 	if ((rc = sm_endpoint_get(db, source_ref ? SM_SOURCE : SM_TARGET,
 	    source_ref ? source_ref : target_ref, &endpoint)) != 0)
@@ -195,6 +196,9 @@ import(struct sm_db *db, int argc, char **argv)
 	rc = sm_import(db, &cli.cfg, &endpoint, argv, (size_t)argc, &o, &st,
 	    &run);
 	sm_progress_clear(&progress);
+	if ((sig = sm_signals_deferred()) != 0)
+		warnx("%s after run %lld committed: the run stands",
+		    sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)run.id);
 	if (rejects != NULL && fclose(rejects) != 0 && rc == 0)
 		rc = sm_error(SM_EIO, "cannot write '%s'", rejects_path);
 	fclose(reject_events);

@@ -1,6 +1,7 @@
 /* See LICENSE file for copyright and license details. */
 #include <err.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +136,7 @@ do_restore(struct sm_db *db, int64_t id)
 	struct sm_restore_opts o;
 	struct sm_restore_stats st;
 	struct sm_run run;
-	int rc;
+	int rc, sig;
 
 	memset(&o, 0, sizeof(o));
 	if (undo_opt != NULL) {
@@ -160,6 +161,9 @@ do_restore(struct sm_db *db, int64_t id)
 	sm_signals_catch();
 	rc = sm_snap_restore(db, &endpoint, &o, &st, &run);
 	sm_progress_clear(&progress);
+	if ((sig = sm_signals_deferred()) != 0)
+		warnx("%s after run %lld committed: the run stands",
+		    sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)run.id);
 	if (rc != 0)
 		return rc;
 	if (!cli.quiet)

@@ -1,6 +1,7 @@
 /* See LICENSE file for copyright and license details. */
 #include <err.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ sync(struct sm_db *db, int *warnings)
 	struct sm_sync_stats st;
 	struct sm_buf b, stats;
 	struct sm_run run;
-	int rc;
+	int rc, sig;
 
 	memset(&s, 0, sizeof(s));
 	memset(&t, 0, sizeof(t));
@@ -165,6 +166,9 @@ sync(struct sm_db *db, int *warnings)
 	rc = sm_sync(db, &cli.cfg, &s, &t, &o, &st, &run);
 	sm_progress_clear(&progress);
 	sm_buf_free(&b);
+	if ((sig = sm_signals_deferred()) != 0)
+		warnx("%s after run %lld committed: the run stands",
+		    sig == SIGINT ? "SIGINT" : "SIGTERM", (long long)run.id);
 	if (rc != 0)
 		goto out;
 	*warnings = st.warnings > 0;

@@ -122,14 +122,24 @@ sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
 {
 	char *msg;
 
+	/* A signal that came after the work's last look rolls back too. */
+	if (rc == 0 && sm_interrupted())
+		rc = sm_error(SM_EINTR, "interrupted: nothing was written");
 	if (rc == 0 && dry_run) {
 		if (done != NULL)
 			rc = done(db, run, arg);
 		sm_db_rollback(db);
+		/* A write broken by the signal (EINTR) is the signal's. */
+		if (rc != 0 && sm_interrupted())
+			rc = sm_error(SM_EINTR, "interrupted: nothing was "
+			    "written");
 		return rc;
 	}
-	if (rc == 0 && (rc = sm_db_commit(db)) == 0)
+	if (rc == 0 && (rc = sm_db_commit(db)) == 0) {
+		/* Committed: whatever signal comes, the output goes on. */
+		sm_signals_committed();
 		return done != NULL ? done(db, run, arg) : 0;
+	}
 	msg = sm_xstrdup(sm_errmsg());
 	sm_db_rollback(db);
 	/* A busy tenant would refuse the log too; a dry run is never logged. */

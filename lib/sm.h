@@ -108,12 +108,22 @@ int sm_slug_valid(const char *s);
 int sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1]);
 
 /*
- * Signal handling for runs: sm_signals_catch() installs SIGINT/SIGTERM
- * handlers that only set a flag; sm_interrupted() reads it.  Long loops
- * poll it and roll back with SM_EINTR.
+ * Signal handling for runs (SPEC §4 "Atomicity"): sm_signals_catch()
+ * installs SIGINT/SIGTERM handlers that only set a flag; sm_interrupted()
+ * reads it.  Long loops poll it and roll back with SM_EINTR.  Once the
+ * run's COMMIT succeeded, sm_signals_committed() (sm_run_end() calls it)
+ * ends that: sm_interrupted() is 0 from then on, so the run's output is
+ * printed to the end and its exit status is the committed run's; writes
+ * are restarted after a signal (SA_RESTART) instead of failing with
+ * EINTR; the first signal after the commit is only remembered, for
+ * sm_signals_deferred() (its number, or 0), and a second one takes the
+ * default action (ends the process).  sm_signals_committed() does nothing
+ * when sm_signals_catch() was never called (sm-serve's runs).
  */
 void sm_signals_catch(void);
+void sm_signals_committed(void);
 int sm_interrupted(void);
+int sm_signals_deferred(void);
 
 /* config.c */
 
@@ -604,10 +614,12 @@ int sm_run_log_failure(struct sm_run *run, const char *status,
     const char *error);
 /*
  * Ends a run whose transaction is open, with rc the outcome of its work.
- * When rc is 0: commits, or in a dry run rolls back, and calls done(db,
- * run, arg) (may be NULL) once the outcome is final and before it is
- * reported: after the commit, before a dry run's rollback.  Otherwise, or
- * when the commit fails: rolls back and logs the run as failed or
+ * When rc is 0 and no signal is pending (sm_interrupted()): commits, or
+ * in a dry run rolls back, and calls done(db, run, arg) (may be NULL)
+ * once the outcome is final and before it is reported: after the commit,
+ * before a dry run's rollback.  Once committed, signals no longer
+ * interrupt (sm_signals_committed()): done runs to its end.  Otherwise,
+ * or when the commit fails: rolls back and logs the run as failed or
  * interrupted (not a dry run, not a run never begun, not a busy tenant).
  * Returns 0 or the error, its message kept for sm_errmsg().
  */

@@ -473,6 +473,8 @@ sm_snap_take_all(struct sm_db *db, const struct sm_endpoint *e,
 	}
 	if ((rc = sm_db_commit(db)) != 0)
 		sm_db_rollback(db);
+	else
+		sm_signals_committed();
 	return rc;
 }
 

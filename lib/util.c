@@ -11,7 +11,12 @@
 #include "sm.h"
 
 static _Thread_local char errmsg[1024];
-static volatile sig_atomic_t interrupted;
+/*
+ * The signal state of a run (see sm_signals_catch): the signal that came
+ * before the commit point, whether that point was passed, and the signal
+ * that came after it.
+ */
+static volatile sig_atomic_t interrupted, committed, deferred, catching;
 
 int
 sm_error(int rc, const char *fmt, ...)
@@ -518,29 +523,73 @@ sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1])
 	return 0;
 }
 
+/*
+ * Before the commit point a signal only sets a flag that the loops poll.
+ * After it, the first is remembered and otherwise ignored (the run has
+ * committed; its output is finished); a second takes the default action.
+ */
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	if (!committed) {
+		interrupted = sig;
+		return;
+	}
+	if (deferred == 0) {
+		deferred = sig;
+		return;
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);	/* delivered once this handler returns */
 }
 
-void
-sm_signals_catch(void)
+static void
+install(int flags)
 {
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
+	sa.sa_flags = flags;
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+void
+sm_signals_catch(void)
+{
+	interrupted = committed = deferred = 0;
+	catching = 1;
+	/* No SA_RESTART: a read blocked on a quiet pipe must give up. */
+	install(0);
+}
+
+void
+sm_signals_committed(void)
+{
+	if (!catching || committed)
+		return;
+	committed = 1;
+	/* A signal that came during the COMMIT counts as the first after it. */
+	if (deferred == 0)
+		deferred = interrupted;
+	/* From here on no write may fail with EINTR. */
+	install(SA_RESTART);
 }
 
 int
 sm_interrupted(void)
 {
-	return interrupted;
+	return interrupted != 0 && !committed;
+}
+
+int
+sm_signals_deferred(void)
+{
+	return deferred;
 }
 
 char **
