@@ -83,7 +83,7 @@ deps:
 test: deps
 	$(MAKE) all units
 	mandoc -T lint -W warning $(MAN1) $(MAN5) $(MAN7)
-	PATH="$$PWD/bin:$$PATH" prove $(FAST_TESTS) </dev/null
+	PATH="$$PWD/bin:$$PATH" prove -j2 $(FAST_TESTS) </dev/null
 
 check: test
 	PATH="$$PWD/bin:$$PATH" prove $(SLOW_TESTS) </dev/null

@@ -199,8 +199,8 @@ check 'two tokens never become one: rejected, the valid one kept whole' \
     (.rejects | map(.line)) == [1, 2, 3]'
 jts=$TOP/../shared/testdata/JSONTestSuite/test_parsing
 accepted=
-for f in "$jts"/n_*.json; do
-	[ -f "$f" ] || continue
+# The n_ cases with white space in them: what the splitter must not join.
+for f in $(grep -l '[[:space:]]' "$jts"/n_*.json 2>/dev/null); do
 	{ printf '{"data":[{"id":"n","v":'; cat "$f"; printf '}]}'; } >env.json
 	code=$(curl -s -o body -w '%{http_code}' -X POST \
 	    "$URL/sources/1/import?dry_run=true" -H "$KA" -H "$J" \
