@@ -263,8 +263,9 @@ merge(struct importer *im, jv *rec)
 	}
 	if (sm_json_parse(p.data, strlen(p.data), &old, &jerr) != 0) {
 		sm_prop_free(&p);
-		return sm_error(SM_EINTERNAL, "stored property '%s' does not "
-		    "parse: %s", im->key.data, jerr.reason);
+		return sm_error(SM_EDATA, "stored property '%s' does not "
+		    "parse (%s): the tenant file is damaged (sm-tenant check)",
+		    im->key.data, jerr.reason);
 	}
 	sm_prop_free(&p);
 	/* The field that names the record picks the row; it is not data. */

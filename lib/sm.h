@@ -48,6 +48,11 @@ enum {
 int sm_error(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *sm_errmsg(void);
+/*
+ * The code of that last error (SM_EINTERNAL when there was none): for a
+ * caller that got only NULL back, as from sm_db_stmt().
+ */
+int sm_errcode(void);
 /* Maps an SM_E* code to the process exit status; 0 stays 0. */
 int sm_exitcode(int rc);
 

@@ -11,6 +11,7 @@
 #include "sm.h"
 
 static _Thread_local char errmsg[1024];
+static _Thread_local int errcode;
 static volatile sig_atomic_t interrupted;
 
 int
@@ -21,6 +22,7 @@ sm_error(int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 	va_end(ap);
+	errcode = rc;
 	return rc;
 }
 
@@ -28,6 +30,12 @@ const char *
 sm_errmsg(void)
 {
 	return errmsg;
+}
+
+int
+sm_errcode(void)
+{
+	return errcode != 0 ? errcode : SM_EINTERNAL;
 }
 
 int
