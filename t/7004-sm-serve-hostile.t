@@ -67,7 +67,7 @@ while [ $i -lt 40 ] && [ -z "$(ls /proc/$SERVE_PID/fd 2>/dev/null |
 check 'the import is under way, on a spool' test $i -lt 40
 check 'that has no name in TMPDIR' test -z "$(ls tmp)"
 kill -9 $SERVE_PID
-wait $SERVE_PID || :
+wait $SERVE_PID 2>/dev/null || :
 SERVE_PID=
 wait $curler || :
 check 'nothing left in TMPDIR after the crash' test -z "$(ls tmp)"
