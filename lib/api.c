@@ -1,14 +1,18 @@
 /* See LICENSE file for copyright and license details. */
 #include <sys/stat.h>
 
+#include <dirent.h>
+
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -50,6 +54,7 @@ struct sm_api {
 	char *openapi;			/* the OpenAPI document */
 	struct sm_config decoy;		/* cfg, with data_dir the decoy's */
 	char *decoy_dir;
+	int decoy_lock;			/* held while the server lives */
 };
 
 enum { AUTH_NONE, AUTH_TENANT, AUTH_ADMIN };
@@ -107,6 +112,7 @@ struct sm_api_req {
 	struct sm_buf body;	/* BODY_JSON */
 	FILE *spool;		/* BODY_RECORDS: one record a line */
 	char *spool_path;
+	int spool_fd;		/* -1, or what spool_path names */
 	int envelope;		/* the body is {"data":[...]} */
 	struct split sp;
 	struct sm_db *db;
@@ -594,21 +600,39 @@ too_large(struct sm_api_req *r)
 
 /*
  * Creates the spool file, named (sm_import reads files by name) and
- * removed by sm_api_end.  Returns 0, or -1 with 500 answered.
+ * removed by sm_api_end.  Where the system can name an open file
+ * (/dev/fd), the file is unlinked at once and named by its descriptor, so
+ * that a crash of the server leaves nothing behind.  Returns 0, or -1
+ * with 500 answered.
  */
 static int
 spool_create(struct sm_api_req *r)
 {
 	const char *dir = getenv("TMPDIR");
-	int fd;
+	struct stat a, b;
+	char byfd[32];
+	int fd, wfd = -1;
 
 	if (dir == NULL || dir[0] == '\0')
 		dir = "/tmp";
 	r->spool_path = sm_xmalloc(strlen(dir) + 32);
 	sprintf(r->spool_path, "%s/sm-serve.XXXXXX", dir);
 	if ((fd = mkstemp(r->spool_path)) >= 0 &&
-	    (r->spool = fdopen(fd, "w")) != NULL)
+	    (wfd = dup(fd)) >= 0 &&
+	    (r->spool = fdopen(wfd, "w")) != NULL) {
+		snprintf(byfd, sizeof(byfd), "/dev/fd/%d", fd);
+		if (fstat(fd, &a) == 0 && stat(byfd, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			unlink(r->spool_path);
+			free(r->spool_path);
+			r->spool_path = sm_xstrdup(byfd);
+			r->spool_fd = fd;
+		} else
+			close(fd);
 		return 0;
+	}
+	if (wfd >= 0)
+		close(wfd);
 	if (fd >= 0) {
 		close(fd);
 		unlink(r->spool_path);
@@ -965,7 +989,8 @@ members_known(struct sm_api_req *r, jv o, const char *const *names)
 
 /*
  * Member name of o as a new string in *s (NULL when absent or null).
- * Returns 0, or -1 with 422 when it is not a string.
+ * Returns 0, or -1 with 422 when it is not a string, or holds a NUL (a
+ * C string would end there: the rest would be dropped unseen).
  */
 static int
 member_str(struct sm_api_req *r, jv o, const char *name, char **s)
@@ -974,6 +999,13 @@ member_str(struct sm_api_req *r, jv o, const char *name, char **s)
 	int kind = jv_get_kind(v);
 
 	*s = NULL;
+	if (kind == JV_KIND_STRING && strlen(jv_string_value(v)) !=
+	    (size_t)jv_string_length_bytes(jv_copy(v))) {
+		jv_free(v);
+		fail(r, 422, "%s must not hold a NUL character (\\u0000)",
+		    name);
+		return -1;
+	}
 	if (kind == JV_KIND_STRING)
 		*s = sm_xstrdup(jv_string_value(v));
 	jv_free(v);
@@ -2111,21 +2143,103 @@ out:
 
 /* The interface */
 
+#define DECOY_PREFIX	".sm-serve."
+#define DECOY_LOCK	"lock"
+#define DECOY_GRACE	60	/* seconds a new decoy has to take its lock */
+
+/*
+ * Takes the write lock of the lock file of decoy directory dir (at fd
+ * dfd) without waiting.  Returns the locked descriptor, or -1 when the
+ * file is missing, cannot be opened, or another process holds it.
+ */
+static int
+decoy_lock(int dfd, int create)
+{
+	struct flock fl;
+	int fd;
+
+	fd = openat(dfd, DECOY_LOCK, O_RDWR | O_CLOEXEC |
+	    (create ? O_CREAT : 0), 0600);
+	if (fd < 0)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_SETLK, &fl) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Removes the decoy directories of servers that are gone (a crash, kill
+ * -9): a server holds the lock of its own for as long as it runs, so one
+ * that can be locked, or (made by an older server) has no lock file and
+ * is older than DECOY_GRACE, is stale.  Best effort: what cannot be
+ * removed stays.
+ */
+static void
+decoy_sweep(const char *data_dir)
+{
+	struct dirent *de, *fe;
+	struct stat st;
+	DIR *d, *fd;
+	int dfd, lock, stale;
+
+	if ((d = opendir(data_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, DECOY_PREFIX,
+		    strlen(DECOY_PREFIX)) != 0)
+			continue;
+		dfd = openat(dirfd(d), de->d_name, O_RDONLY |
+		    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		if (fstat(dfd, &st) != 0 ||
+		    time(NULL) - st.st_mtime < DECOY_GRACE) {
+			close(dfd);
+			continue;
+		}
+		lock = decoy_lock(dfd, 0);
+		stale = lock >= 0 || (faccessat(dfd, DECOY_LOCK, F_OK, 0) != 0
+		    && errno == ENOENT);
+		if (stale && (fd = fdopendir(dfd)) != NULL) {
+			while ((fe = readdir(fd)) != NULL)
+				if (strcmp(fe->d_name, ".") != 0 &&
+				    strcmp(fe->d_name, "..") != 0)
+					unlinkat(dfd, fe->d_name, 0);
+			closedir(fd);		/* closes dfd */
+			unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+		} else
+			close(dfd);
+		if (lock >= 0)
+			close(lock);
+	}
+	closedir(d);
+}
+
 /*
  * Makes the decoy tenant of tenant_auth in a directory of its own,
  * DATA_DIR/.sm-serve.XXXXXX (hidden from sm-tenant list), with a key
- * that is thrown away.  Returns 0 or SM_EIO.
+ * that is thrown away, after removing those of servers gone.  The
+ * directory's lock file stays locked until sm_api_free.  Returns 0 or
+ * SM_EIO.
  */
 static int
 decoy_create(struct sm_api *api)
 {
 	char key[SM_KEY_MAX], slug[SM_SLUG_MAX + 1];
 	int64_t t;
-	int rc;
+	int dfd, rc;
 
+	api->decoy_lock = -1;
+	decoy_sweep(api->cfg->data_dir);
 	api->decoy = *api->cfg;
 	api->decoy_dir = sm_xmalloc(strlen(api->cfg->data_dir) + 32);
-	sprintf(api->decoy_dir, "%s/.sm-serve.XXXXXX", api->cfg->data_dir);
+	sprintf(api->decoy_dir, "%s/" DECOY_PREFIX "XXXXXX",
+	    api->cfg->data_dir);
 	if (mkdtemp(api->decoy_dir) == NULL) {
 		rc = sm_error(SM_EIO, "cannot create a directory in '%s': %s",
 		    api->cfg->data_dir, strerror(errno));
@@ -2133,6 +2247,14 @@ decoy_create(struct sm_api *api)
 		api->decoy_dir = NULL;
 		return rc;
 	}
+	if ((dfd = open(api->decoy_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) >= 0) {
+		api->decoy_lock = decoy_lock(dfd, 1);
+		close(dfd);
+	}
+	if (api->decoy_lock < 0)
+		return sm_error(SM_EIO, "cannot lock '%s/" DECOY_LOCK "': %s",
+		    api->decoy_dir, strerror(errno));
 	api->decoy.data_dir = api->decoy_dir;
 	rc = sm_tenant_create(&api->decoy, "decoy", "decoy", slug, key, &t);
 	sodium_memzero(key, sizeof(key));
@@ -2196,13 +2318,21 @@ sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 void
 sm_api_free(struct sm_api *api)
 {
+	char *p;
+
 	if (api == NULL)
 		return;
 	if (api->decoy_dir != NULL) {
 		sm_tenant_delete(&api->decoy, "decoy");
+		p = sm_xmalloc(strlen(api->decoy_dir) + sizeof(DECOY_LOCK) + 1);
+		sprintf(p, "%s/" DECOY_LOCK, api->decoy_dir);
+		unlink(p);
+		free(p);
 		rmdir(api->decoy_dir);
 		free(api->decoy_dir);
 	}
+	if (api->decoy_lock >= 0)
+		close(api->decoy_lock);
 	free(api->openapi);
 	free(api);
 }
@@ -2219,6 +2349,7 @@ sm_api_begin(struct sm_api *api, const char *method, const char *path,
 	r->arg = arg;
 	r->path = sm_xstrdup(path);
 	r->resp.fd = -1;
+	r->spool_fd = -1;
 	sm_buf_init(&r->body);
 	sm_buf_init(&r->resp.body);
 	if (find_route(r, method) && authorize(r))
@@ -2322,10 +2453,11 @@ sm_api_end(struct sm_api_req *r)
 		return;
 	if (r->spool != NULL)
 		fclose(r->spool);
-	if (r->spool_path != NULL) {
+	if (r->spool_fd >= 0)
+		close(r->spool_fd);
+	else if (r->spool_path != NULL)
 		unlink(r->spool_path);
-		free(r->spool_path);
-	}
+	free(r->spool_path);
 	sm_db_close(r->db);
 	resp_clear(&r->resp);
 	sm_buf_free(&r->resp.body);

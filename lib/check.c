@@ -229,6 +229,42 @@ check_orphans(struct checker *c)
 	return 0;
 }
 
+/*
+ * The change log against what it names: a property's latest change (its
+ * seq, the one change that cleanup always keeps) carries the hash the
+ * property has now, or none for a deletion that left a tombstone.  (A
+ * prev_hash is not checked against the change before: a sync's is the
+ * target's hash as it found it, which a manual edit may have changed
+ * without a change row.)
+ */
+static int
+check_changes(struct checker *c)
+{
+	static const char *const sql[] = {
+		"SELECT 'change ' || c.seq || ' of source property ' || p.id || "
+		    "' has hash ' || coalesce(c.hash, 'null') || ', the "
+		    "property ' || p.hash FROM source_properties p "
+		    "JOIN changes c ON c.seq = p.seq AND c.source_id = "
+		    "p.source_id AND c.property_id = p.id "
+		    "WHERE CASE WHEN c.hash IS NULL THEN p.deleted_at IS NULL "
+		    "ELSE c.hash <> p.hash END",
+		"SELECT 'change ' || c.seq || ' of target property ' || p.id || "
+		    "' has hash ' || coalesce(c.hash, 'null') || ', the "
+		    "property ' || p.hash FROM target_properties p "
+		    "JOIN changes c ON c.seq = p.seq AND c.target_id = "
+		    "p.target_id AND c.property_id = p.id "
+		    "WHERE CASE WHEN c.hash IS NULL THEN p.deleted_at IS NULL "
+		    "ELSE c.hash <> p.hash END",
+	};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		if ((rc = pragma_rows(c, sql[i], "change_log")) != 0)
+			return rc;
+	return 0;
+}
+
 int
 sm_tenant_check(struct sm_db *db, const struct sm_config *cfg,
     int (*found)(const char *json, void *), void *arg)
@@ -255,7 +291,8 @@ sm_tenant_check(struct sm_db *db, const struct sm_config *cfg,
 	    (rc = meta_is(&c, "hash_algorithm", SM_HASH_ALGORITHM)) ||
 	    (rc = sm_endpoint_each(db, SM_SOURCE, check_source, &c)) ||
 	    (rc = sm_endpoint_each(db, SM_TARGET, check_target, &c)) ||
-	    (rc = check_orphans(&c)));
+	    (rc = check_orphans(&c)) ||
+	    (rc = check_changes(&c)));
 	sm_db_rollback(db);
 out:
 	sm_buf_free(&c.out);

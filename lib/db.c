@@ -221,6 +221,28 @@ sm_db_cache(struct sm_db *db, int mib)
 	return sm_db_exec(db, pragma);
 }
 
+/*
+ * Opens db->path on db->db with the pragmas of every connection; with
+ * exclusive, in exclusive locking mode (no -shm file).  Returns 0 or an
+ * SM_E* code with a message; db->db is to be closed either way.
+ */
+static int
+connect(struct sm_db *db, const struct sm_config *cfg, int exclusive)
+{
+	int rc;
+
+	rc = sqlite3_open_v2(db->path, &db->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		return sm_db_error(db, rc, "cannot open");
+	sqlite3_extended_result_codes(db->db, 1);
+	sqlite3_progress_handler(db->db, 1000, progress, NULL);
+	if (exclusive &&
+	    (rc = sm_db_exec(db, "PRAGMA locking_mode = EXCLUSIVE")) != 0)
+		return rc;
+	return set_pragmas(db, cfg);
+}
+
 int
 sm_db_open(const struct sm_config *cfg, const char *slug, int flags,
     struct sm_db **out)
@@ -256,15 +278,19 @@ sm_db_open(const struct sm_config *cfg, const char *slug, int flags,
 	db = sm_xcalloc(1, sizeof(*db));
 	snprintf(db->slug, sizeof(db->slug), "%s", slug);
 	db->path = sm_xstrdup(path.data);
-	rc = sqlite3_open_v2(path.data, &db->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = sm_db_error(db, rc, "cannot open");
-		goto fail;
+	rc = connect(db, cfg, 0);
+	/*
+	 * A reader on a full disk: the shared-memory index of the WAL cannot
+	 * be made.  Without it (exclusive locking keeps the index in memory)
+	 * nothing is written, at the price of holding off writers, which a
+	 * full disk stops anyway, until the reader is done.
+	 */
+	if (rc == SM_EIO && (flags & SM_DB_READONLY)) {
+		sqlite3_close(db->db);
+		db->db = NULL;
+		rc = connect(db, cfg, 1);
 	}
-	sqlite3_extended_result_codes(db->db, 1);
-	sqlite3_progress_handler(db->db, 1000, progress, NULL);
-	if ((rc = set_pragmas(db, cfg)) != 0 || (rc = migrate(db)) != 0)
+	if (rc != 0 || (rc = migrate(db)) != 0)
 		goto fail;
 	if ((flags & SM_DB_READONLY) &&
 	    (rc = sm_db_exec(db, "PRAGMA query_only = ON")) != 0)

@@ -297,8 +297,8 @@ parse_stored(const char *text, size_t len, const char *ext, jv *v)
 	if (!jv_is_valid(*v)) {
 		jv_free(*v);
 		*v = jv_invalid();
-		return sm_error(SM_EINTERNAL, "stored property '%s' does not "
-		    "parse", ext);
+		return sm_error(SM_EDATA, "stored property '%s' does not "
+		    "parse: the tenant file is damaged (sm-tenant check)", ext);
 	}
 	return 0;
 }
@@ -530,7 +530,7 @@ sm_diff_sync(struct sm_db *db, const struct sm_endpoint *source,
 	}
 	ids = ids_json(&df);
 	if ((stmt = sm_db_stmt(db, PAIR_SQL)) == NULL) {
-		rc = read_end(&df, SM_EINTERNAL);
+		rc = read_end(&df, sm_errcode());
 		differ_free(&df);
 		return rc;
 	}
@@ -911,7 +911,7 @@ sm_diff_since(struct sm_db *db, const struct sm_endpoint *e, int64_t since,
 	stmt = sm_db_stmt(db, e->side == SM_SOURCE ? SINCE_SOURCE :
 	    SINCE_TARGET);
 	if (stmt == NULL) {
-		rc = read_end(&df, SM_EINTERNAL);
+		rc = read_end(&df, sm_errcode());
 		differ_free(&df);
 		return rc;
 	}
@@ -958,7 +958,7 @@ snapshot_get(struct sm_db *db, int64_t id, struct version *v)
 	stmt = sm_db_stmt(db, "SELECT source_id, target_id, property_id, "
 	    "external_id, data FROM snapshots WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {

@@ -245,6 +245,8 @@ merge(struct importer *im, jv *rec)
 {
 	struct sm_prop p;
 	struct sm_json_err jerr;
+	struct sm_buf key;
+	const char *field;
 	jv old, patch;
 	int rc;
 
@@ -261,14 +263,34 @@ merge(struct importer *im, jv *rec)
 	}
 	if (sm_json_parse(p.data, strlen(p.data), &old, &jerr) != 0) {
 		sm_prop_free(&p);
-		return sm_error(SM_EINTERNAL, "stored property '%s' does not "
-		    "parse: %s", im->key.data, jerr.reason);
+		return sm_error(SM_EDATA, "stored property '%s' does not "
+		    "parse (%s): the tenant file is damaged (sm-tenant check)",
+		    im->key.data, jerr.reason);
 	}
 	sm_prop_free(&p);
 	/* The field that names the record picks the row; it is not data. */
 	patch = jv_object_delete(*rec, jv_string(key_field(*rec,
 	    im->e->id_field)));
+	field = key_field(old, im->e->id_field);
 	*rec = sm_merge_patch(old, patch);
+	/* The row keeps its key: a patch may repeat it, never change it. */
+	sm_buf_init(&key);
+	if (sm_rec_key(*rec, im->e->id_field, &key) != 0 ||
+	    strcmp(key.data, im->key.data) != 0) {
+		sm_buf_reset(&im->msg);
+		if (key.len == 0)
+			sm_buf_addf(&im->msg, "--merge: the patch removes "
+			    "the key of property '%s' (its '%s')",
+			    im->key.data, field != NULL ? field : "id");
+		else
+			sm_buf_addf(&im->msg, "--merge: the patch changes "
+			    "the key of property '%s' (its '%s') to '%s'",
+			    im->key.data, field != NULL ? field : "id",
+			    key.data);
+		sm_buf_free(&key);
+		return 1;
+	}
+	sm_buf_free(&key);
 	return 0;
 }
 

@@ -48,6 +48,11 @@ enum {
 int sm_error(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *sm_errmsg(void);
+/*
+ * The code of that last error (SM_EINTERNAL when there was none): for a
+ * caller that got only NULL back, as from sm_db_stmt().
+ */
+int sm_errcode(void);
 /* Maps an SM_E* code to the process exit status; 0 stays 0. */
 int sm_exitcode(int rc);
 
@@ -484,7 +489,7 @@ extern const size_t sm_nmigrations;
  * Creates tenant slug (derived from name when slug is NULL) with a new API
  * key.  Writes the key into key (32 + slug bytes; caller gives
  * SM_KEY_MAX).  Returns 0; SM_EEXIST when the slug exists; SM_EUSAGE for a
- * bad slug; SM_EIO.
+ * bad slug or a name that is empty or holds a control character; SM_EIO.
  */
 #define SM_KEY_MAX 128
 int sm_tenant_create(const struct sm_config *cfg, const char *name,
@@ -499,7 +504,11 @@ int sm_tenant_rotate_key(struct sm_db *db, char key[SM_KEY_MAX]);
  */
 int sm_tenant_auth(const struct sm_config *cfg, const char *key,
     char slug_out[SM_SLUG_MAX + 1]);
-/* Deletes the tenant file and its WAL; SM_ENOENT when there is none. */
+/*
+ * Deletes the tenant file and its WAL once it holds the tenant's write
+ * lock (waiting busy_timeout_ms, as a run does).  Returns 0; SM_ENOENT
+ * when there is none; SM_EBUSY when another run keeps the lock; SM_EIO.
+ */
 int sm_tenant_delete(const struct sm_config *cfg, const char *slug);
 /*
  * Lists the slugs of DATA_DIR, sorted; *slugs is a NULL-terminated array

@@ -126,8 +126,9 @@ target_hash(struct syncer *sy, const struct srow *s, char out[SM_HASH_HEX])
 	v = jv_parse_sized(s->data, (int)s->len);
 	if (!jv_is_valid(v)) {
 		jv_free(v);
-		return sm_error(SM_EINTERNAL, "stored property '%s' does not "
-		    "parse", s->external_id);
+		return sm_error(SM_EDATA, "stored property '%s' does not "
+		    "parse: the tenant file is damaged (sm-tenant check)",
+		    s->external_id);
 	}
 	rc = sm_rec_digest(v, (const char *const *)sy->ignore, sy->nignore,
 	    &sy->data, out);

@@ -52,6 +52,25 @@ store_key(struct sm_db *db, const char *key)
 	return sm_db_meta_set(db, "api_key_hash", hex);
 }
 
+/*
+ * The first control character of name (C0, DEL, or C1 in UTF-8), as its
+ * code point, or -1 when there is none: a name is shown in lists, logs
+ * and terminals, where such a character hides or rewrites text.
+ */
+static int
+control_char(const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return *p;
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return p[1];
+	}
+	return -1;
+}
+
 int
 sm_tenant_create(const struct sm_config *cfg, const char *name,
     const char *slug, char *slug_out, char key[SM_KEY_MAX],
@@ -59,10 +78,13 @@ sm_tenant_create(const struct sm_config *cfg, const char *name,
 {
 	char derived[SM_SLUG_MAX + 1], t[32];
 	struct sm_db *db;
-	int rc;
+	int c, rc;
 
 	if (name == NULL || name[0] == '\0')
 		return sm_error(SM_EUSAGE, "a tenant needs a name");
+	if ((c = control_char(name)) >= 0)
+		return sm_error(SM_EUSAGE, "invalid tenant name: it holds a "
+		    "control character (U+%04X)", c);
 	if (slug == NULL) {
 		if ((rc = sm_slug_from_name(name, derived)) != 0)
 			return rc;
@@ -159,16 +181,60 @@ sm_tenant_auth(const struct sm_config *cfg, const char *key,
 	return sm_error(SM_EPERM, "invalid API key");
 }
 
+/*
+ * Takes the write lock of tenant slug's file path the way a run does,
+ * waiting up to busy_timeout_ms: *db is then the connection that holds
+ * it (to close after the files are gone).  A file SQLite cannot read as
+ * a database is no one's to lock: 0 with *db NULL.  Returns 0, SM_EBUSY
+ * or SM_EIO.
+ */
+static int
+write_lock(const struct sm_config *cfg, const char *slug, const char *path,
+    sqlite3 **db)
+{
+	int rc;
+
+	*db = NULL;
+	rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(*db, cfg->busy_timeout_ms);
+		rc = sqlite3_exec(*db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	}
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		rc = sm_error(SM_EBUSY, "tenant '%s' is busy (another run "
+		    "holds it): try again later", slug);
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		rc = 0;
+		break;
+	default:
+		rc = sm_error(SM_EIO, "cannot lock tenant '%s': %s", slug,
+		    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+	}
+	sqlite3_close(*db);
+	*db = NULL;
+	return rc;
+}
+
 int
 sm_tenant_delete(const struct sm_config *cfg, const char *slug)
 {
 	static const char *const suffix[] = { "-wal", "-shm", "-journal" };
 	struct sm_buf path;
+	sqlite3 *db = NULL;
 	size_t i, n;
 	int rc;
 
 	sm_buf_init(&path);
 	if ((rc = sm_db_path(cfg, slug, &path)) != 0)
+		goto out;
+	if (access(path.data, F_OK) == 0 &&
+	    (rc = write_lock(cfg, slug, path.data, &db)) != 0)
 		goto out;
 	if (unlink(path.data) != 0) {
 		rc = errno == ENOENT ? sm_error(SM_ENOENT, "no tenant '%s' in "
@@ -187,6 +253,11 @@ sm_tenant_delete(const struct sm_config *cfg, const char *slug)
 		}
 	}
 out:
+	/* The lock goes with the files: a run that waited finds no tenant. */
+	if (db != NULL) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
 	sm_buf_free(&path);
 	return rc;
 }

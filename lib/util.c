@@ -11,6 +11,7 @@
 #include "sm.h"
 
 static _Thread_local char errmsg[1024];
+static _Thread_local int errcode;
 /*
  * The signal state of a run (see sm_signals_catch): the signal that came
  * before the commit point, whether that point was passed, and the signal
@@ -26,6 +27,7 @@ sm_error(int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
 	va_end(ap);
+	errcode = rc;
 	return rc;
 }
 
@@ -33,6 +35,12 @@ const char *
 sm_errmsg(void)
 {
 	return errmsg;
+}
+
+int
+sm_errcode(void)
+{
+	return errcode != 0 ? errcode : SM_EINTERNAL;
 }
 
 int
