@@ -648,6 +648,8 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	if (e->side == SM_SOURCE && e->map != NULL &&
 	    (rc = sm_map_new(&im.map, e->map)) != 0)
 		goto out;
+	if (im.map != NULL)
+		sm_map_budget(im.map, cfg->map_timeout_ms, cfg->map_max_bytes);
 	if ((rc = sm_db_cache(db, SM_CACHE_KEYS_MIB)) != 0 ||
 	    (rc = sm_db_begin(db)) != 0)
 		goto out;
