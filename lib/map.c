@@ -1,5 +1,6 @@
 /* See LICENSE file for copyright and license details. */
 #define _GNU_SOURCE		/* clearenv(), close_range() */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -77,12 +78,22 @@
 enum {
 	F_OUT = 'o',		/* an output, as enc() writes it */
 	F_ERROR = 'e',		/* the record is rejected: the message */
-	F_DONE = 'd',		/* no more outputs for this record */
-	F_NOMEM = 'm'		/* map_max_bytes exceeded (then it exits) */
+	F_DONE = 'd'		/* no more outputs for this record */
 };
 
 #define FRAME_HEAD	5
 #define WORKER_FD	3
+
+/* A record sent, or to be sent, to the worker. */
+struct req {
+	uint64_t seq;
+	size_t off, len;	/* its bytes in m->out */
+	int sent;		/* to the current worker */
+	int done, blame;	/* for worker_failed() */
+	char *why;		/* rejected: why, without running it again */
+};
+
+struct shared;
 
 struct sm_map {
 	jq_state *jq;		/* the wrapped program */
@@ -93,8 +104,16 @@ struct sm_map {
 	size_t max_bytes;
 	pid_t pid;		/* the worker, or -1 */
 	int fd;			/* its socket, or -1 */
-	struct sm_buf in;	/* replies read, not yet used */
-	struct sm_buf out;	/* the request */
+	struct shared *sh;	/* what it is doing */
+	int fails;		/* worker failures with nobody to blame */
+	struct req *req;	/* requests not yet answered from head */
+	size_t head, nreq, cap;
+	uint64_t seq;		/* of the last request */
+	size_t wpos;		/* bytes sent of the first unsent one */
+	size_t emitted;		/* outputs of the head request emitted */
+	struct sm_buf in;	/* replies read */
+	size_t used;		/* of which used */
+	struct sm_buf out;	/* the requests' bytes */
 };
 
 /*
@@ -318,14 +337,18 @@ sm_map_check(const char *p, size_t len)
 					return rc;
 				i = j;
 			} else if (c >= '0' && c <= '9') {
-				while (i < len && (is_ident((unsigned char)p[i])
+				/* A number: digits, '.', an exponent. */
+				while (i < len && ((p[i] >= '0' && p[i] <= '9')
 				    || p[i] == '.'))
-					if ((p[i] == 'e' || p[i] == 'E') &&
-					    i + 1 < len && (p[i + 1] == '+' ||
-					    p[i + 1] == '-'))
-						i += 2;
-					else
+					i++;
+				if (i + 1 < len && (p[i] == 'e' || p[i] == 'E')
+				    && ((p[i + 1] >= '0' && p[i + 1] <= '9') ||
+				    p[i + 1] == '+' || p[i + 1] == '-')) {
+					i += 2;
+					while (i < len && p[i] >= '0' &&
+					    p[i] <= '9')
 						i++;
+				}
 			} else
 				i++;
 			break;
@@ -674,36 +697,61 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* Reads exactly n bytes from fd into p; 0, or -1 at the end or an error. */
-static int
-read_all(int fd, void *p, size_t n)
-{
-	char *s = p;
-	ssize_t r;
+/*
+ * What the worker is doing, in memory shared with its parent: the
+ * sequence number of the record it runs and since when (CLOCK_MONOTONIC,
+ * ms), busy 0 while it reads or writes.  gen is odd while the worker
+ * writes the others (a sequence lock).
+ */
+struct shared {
+	uint64_t gen;
+	uint64_t seq;
+	int64_t start_ms;
+	int busy;
+};
 
-	while (n > 0) {
-		if ((r = read(fd, s, n)) <= 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		s += r;
-		n -= (size_t)r;
-	}
-	return 0;
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+shared_set(struct shared *sh, uint64_t seq, int busy)
+{
+	__atomic_add_fetch(&sh->gen, 1, __ATOMIC_ACQ_REL);
+	__atomic_store_n(&sh->seq, seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->start_ms, mono_ms(), __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->busy, busy, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&sh->gen, 1, __ATOMIC_ACQ_REL);
+}
+
+static void
+shared_get(struct shared *sh, uint64_t *seq, int64_t *start, int *busy)
+{
+	uint64_t g1, g2;
+
+	do {
+		g1 = __atomic_load_n(&sh->gen, __ATOMIC_ACQUIRE);
+		*seq = __atomic_load_n(&sh->seq, __ATOMIC_RELAXED);
+		*start = __atomic_load_n(&sh->start_ms, __ATOMIC_RELAXED);
+		*busy = __atomic_load_n(&sh->busy, __ATOMIC_RELAXED);
+		g2 = __atomic_load_n(&sh->gen, __ATOMIC_ACQUIRE);
+	} while (g1 != g2 || (g1 & 1) != 0);
 }
 
 /*
- * The worker's answer to an allocation that failed (a data limit
- * reached): it says so and exits, without allocating.
+ * The worker's answer to an allocation that failed (its data limit
+ * reached): it exits at once, without allocating; the parent reads the
+ * status.
  */
 static void
 on_nomem(void *arg)
 {
-	char f[FRAME_HEAD] = { F_NOMEM, 0, 0, 0, 0 };
-
 	(void)arg;
-	(void)!write(WORKER_FD, f, sizeof(f));
 	_exit(3);
 }
 
@@ -746,7 +794,8 @@ frame_error(struct sm_buf *b, jv msg)
 
 /*
  * Runs the program on rec (consumed) and appends the reply frames to b:
- * an F_OUT per output, then F_DONE or F_ERROR.
+ * an F_OUT per output, then F_DONE or F_ERROR.  A long reply is written
+ * to the socket as it grows.
  */
 static void
 worker_run(struct sm_map *m, jv rec, struct sm_buf *b)
@@ -811,7 +860,8 @@ out:
 
 /*
  * The data limit of the worker: what it has now and map_max_bytes
- * more.  VmData counts what RLIMIT_DATA limits (Linux 4.7 and later).
+ * more.  VmData counts what RLIMIT_DATA limits (Linux 4.7 and later):
+ * the heap and private writable mappings, what malloc() takes.
  */
 static void
 worker_limit(size_t max_bytes)
@@ -838,10 +888,11 @@ worker_limit(size_t max_bytes)
 }
 
 /*
- * The worker, in the child of fork(): reads requests (a length and a
- * record in binary form) from its socket and answers each.  Uses no
- * descriptor of its parent (a database, a client's connection) and
- * never returns.
+ * The worker, in the child of fork(): reads requests (a 32-bit length,
+ * a 64-bit sequence number, a record in binary form) from its socket
+ * and answers each in order, writing its replies when it has no
+ * complete request left.  Uses no descriptor of its parent (a database,
+ * a client's connection) and never returns.
  */
 static void
 worker(struct sm_map *m, int fd, pid_t parent)
@@ -849,6 +900,9 @@ worker(struct sm_map *m, int fd, pid_t parent)
 	struct sm_buf b, req;
 	struct sigaction sa;
 	struct dec d;
+	size_t used;
+	ssize_t r;
+	uint64_t seq;
 	uint32_t n;
 	sigset_t all;
 	int null;
@@ -875,50 +929,50 @@ worker(struct sm_map *m, int fd, pid_t parent)
 	dup2(null, 1);
 	dup2(null, 2);
 	if (close_range(WORKER_FD + 1, ~0U, 0) != 0) {
-		long fd, max = sysconf(_SC_OPEN_MAX);
+		long i, max = sysconf(_SC_OPEN_MAX);
 
-		for (fd = WORKER_FD + 1; fd < max && fd < 65536; fd++)
-			close((int)fd);
+		for (i = WORKER_FD + 1; i < max && i < 65536; i++)
+			close((int)i);
 	}
 	clearenv();
 	worker_limit(m->max_bytes);
 	jq_set_nomem_handler(m->jq, on_nomem, NULL);
 	sm_buf_init(&b);
 	sm_buf_init(&req);
+	used = 0;
 	for (;;) {
-		if (read_all(WORKER_FD, &n, sizeof(n)) != 0)
+		while (req.len - used >= sizeof(n) + sizeof(seq)) {
+			memcpy(&n, req.data + used, sizeof(n));
+			if (req.len - used - sizeof(n) - sizeof(seq) < n)
+				break;
+			memcpy(&seq, req.data + used + sizeof(n), sizeof(seq));
+			shared_set(m->sh, seq, 1);
+			d.p = req.data + used + sizeof(n) + sizeof(seq);
+			d.len = n;
+			d.i = 0;
+			used += sizeof(n) + sizeof(seq) + n;
+			if (dec(&d, &rec, 0) != 0 || d.i != d.len)
+				_exit(2);
+			worker_run(m, rec, &b);
+			shared_set(m->sh, seq, 0);
+		}
+		if (b.len > 0 && write_all(WORKER_FD, b.data, b.len) != 0)
 			_exit(0);
-		sm_buf_reset(&req);
-		sm_buf_grow(&req, n);
-		if (read_all(WORKER_FD, req.data, n) != 0)
-			_exit(0);
-		req.len = n;
-		d.p = req.data;
-		d.len = n;
-		d.i = 0;
 		sm_buf_reset(&b);
-		if (dec(&d, &rec, 0) != 0 || d.i != d.len)
-			_exit(2);
-		worker_run(m, rec, &b);
-		if (write_all(WORKER_FD, b.data, b.len) != 0)
+		if (used > 0) {
+			memmove(req.data, req.data + used, req.len - used);
+			req.len -= used;
+			used = 0;
+		}
+		sm_buf_grow(&req, 65536);
+		if ((r = read(WORKER_FD, req.data + req.len,
+		    req.cap - req.len - 1)) <= 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
 			_exit(0);
+		}
+		req.len += (size_t)r;
 	}
-}
-
-/* Kills and reaps the worker, if any. */
-static void
-worker_stop(struct sm_map *m)
-{
-	if (m->pid > 0) {
-		kill(m->pid, SIGKILL);
-		while (waitpid(m->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-	}
-	if (m->fd >= 0)
-		close(m->fd);
-	m->pid = -1;
-	m->fd = -1;
-	sm_buf_reset(&m->in);
 }
 
 /* Forks the worker.  Returns 0 or SM_EINTERNAL. */
@@ -928,6 +982,16 @@ worker_start(struct sm_map *m)
 	int sv[2];
 	pid_t pid, parent = getpid();
 
+	if (m->sh == NULL) {
+		m->sh = mmap(NULL, sizeof(*m->sh), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (m->sh == MAP_FAILED) {
+			m->sh = NULL;
+			return sm_error(SM_EINTERNAL, "map: cannot share "
+			    "memory: %s", strerror(errno));
+		}
+	}
+	memset(m->sh, 0, sizeof(*m->sh));
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return sm_error(SM_EINTERNAL, "map: cannot make a socket: %s",
 		    strerror(errno));
@@ -945,128 +1009,309 @@ worker_start(struct sm_map *m)
 	close(sv[1]);
 	m->pid = pid;
 	m->fd = sv[0];
+	m->wpos = 0;
 	return 0;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
- * The worker's end for this record: kills and reaps it, and returns
- * SM_EDATA with what (the budget exceeded) or, when NULL, how it died.
+ * Kills and reaps the worker, if any; returns its wait status.  The
+ * requests it was sent are to be sent again.
  */
 static int
-worker_failed(struct sm_map *m, const char *what)
+worker_stop(struct sm_map *m)
 {
+	size_t i;
 	int status = 0;
-	pid_t pid = m->pid;
 
-	if (m->fd >= 0)
-		close(m->fd);
-	m->fd = -1;
-	m->pid = -1;
-	sm_buf_reset(&m->in);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	for (i = m->head; i < m->nreq; i++)
+		m->req[i].sent = 0;
+	m->wpos = 0;
+
+	if (m->pid > 0) {
+		kill(m->pid, SIGKILL);
+		while (waitpid(m->pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
-	if (what != NULL)
-		return sm_error(SM_EDATA, "%s", what);
-	/* sm_xmalloc() exits 70 when out of memory, on_nomem() 3. */
-	if (WIFEXITED(status) && (WEXITSTATUS(status) == 70 ||
-	    WEXITSTATUS(status) == 3))
-		return sm_error(SM_EDATA, "memory budget of %zu bytes "
-		    "exceeded", m->max_bytes);
-	if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
-		return sm_error(SM_EDATA, "the map's process died (%s)",
-		    strsignal(WTERMSIG(status)));
-	return sm_error(SM_EDATA, "the map's process ended unexpectedly");
+	if (m->fd >= 0)
+		close(m->fd);
+	m->pid = -1;
+	m->fd = -1;
+	return status;
 }
 
 /*
- * Runs the program on rec (see sm.h): sends it to the worker, forked
- * when there is none, and emits what comes back within the budget.
+ * Walks the complete frames of m->in from m->used: returns how many
+ * records they answer in full, and in *end where the last of those
+ * ends.
  */
-int
-sm_map_run(struct sm_map *m, jv rec, int (*emit)(jv, void *), void *arg)
+static size_t
+replies_complete(struct sm_map *m, size_t *end)
 {
-	struct pollfd pfd;
-	struct dec d;
-	char why[128];
-	int64_t deadline, now, t0;
-	uint32_t n, len;
-	size_t used;
-	ssize_t r;
-	int rc, wait, type, tries;
-	jv out;
+	size_t pos = m->used, k = 0;
+	uint32_t n;
+	int t;
 
-	sm_buf_reset(&m->out);
+	*end = pos;
+	while (m->in.len - pos >= FRAME_HEAD) {
+		t = (unsigned char)m->in.data[pos];
+		memcpy(&n, m->in.data + pos + 1, sizeof(n));
+		if (m->in.len - pos - FRAME_HEAD < n)
+			break;
+		pos += FRAME_HEAD + n;
+		if (t == F_DONE || t == F_ERROR) {
+			k++;
+			*end = pos;
+		}
+	}
+	return k;
+}
+
+/*
+ * The worker failed (why: the budget exceeded, or NULL: it died): kills
+ * it, keeps the replies it had written, and decides for each record not
+ * yet answered: the one it was running is rejected with the reason, the
+ * others go to the next worker.  Returns 0, or SM_EINTERNAL when
+ * workers keep failing with nothing to blame.
+ */
+static int
+worker_failed(struct sm_map *m, const char *why)
+{
+	char buf[160];
+	uint64_t seq;
+	int64_t start;
+	size_t i, k, end;
+	ssize_t r;
+	int status, busy, blamed = 0;
+
+	shared_get(m->sh, &seq, &start, &busy);
+	if (m->pid > 0)
+		kill(m->pid, SIGKILL);
+	/* What it wrote before it died is still in the socket. */
+	for (;;) {
+		sm_buf_grow(&m->in, 65536);
+		r = read(m->fd, m->in.data + m->in.len, m->in.cap - m->in.len
+		    - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		m->in.len += (size_t)r;
+	}
+	k = replies_complete(m, &end);
+	m->in.len = end;
+	for (i = m->head; i < m->nreq; i++) {
+		struct req *q = &m->req[i];
+
+		if (q->why != NULL || !q->sent)
+			continue;
+		if (k > 0) {
+			k--;
+			q->done = 1;	/* its replies are in m->in */
+			continue;
+		}
+		if ((busy && q->seq == seq) ||
+		    (i == m->head && m->emitted > 0))
+			q->blame = 1;
+	}
+	status = worker_stop(m);
+	if (why == NULL) {
+		why = buf;
+		if (WIFEXITED(status) && (WEXITSTATUS(status) == 3 ||
+		    WEXITSTATUS(status) == 70))
+			/* on_nomem(), sm_xmalloc() */
+			snprintf(buf, sizeof(buf), "memory budget of %zu "
+			    "bytes exceeded", m->max_bytes);
+		else if (WIFSIGNALED(status))
+			snprintf(buf, sizeof(buf), "the map's process died "
+			    "(%s)", strsignal(WTERMSIG(status)));
+		else
+			snprintf(buf, sizeof(buf), "the map's process ended "
+			    "(status %d)", WEXITSTATUS(status));
+	}
+	for (i = m->head; i < m->nreq; i++) {
+		struct req *q = &m->req[i];
+
+		if (q->done)
+			q->sent = 1;
+		q->done = 0;
+		if (q->blame) {
+			q->why = sm_xstrdup(why);
+			blamed = 1;
+		}
+		q->blame = 0;
+	}
+	if (blamed)
+		m->fails = 0;
+	else if (++m->fails > 2)
+		return sm_error(SM_EINTERNAL, "map: its process keeps "
+		    "failing: %s", why);
+	return 0;
+}
+
+/* Drops the oldest request, answered. */
+static void
+req_pop(struct sm_map *m)
+{
+	struct req *q = &m->req[m->head++];
+
+	free(q->why);
+	q->why = NULL;
+	m->emitted = 0;
+	m->fails = 0;
+	if (m->head == m->nreq) {
+		m->head = m->nreq = 0;
+		sm_buf_reset(&m->out);
+		m->wpos = 0;
+	}
+}
+
+int
+sm_map_submit(struct sm_map *m, jv rec)
+{
+	struct req *q;
+	size_t off, i;
+	uint32_t len;
+	int rc;
+
+	/* Room at the end: the answered requests go. */
+	if (m->nreq == m->cap && m->head > 0) {
+		off = m->req[m->head].off;
+		memmove(m->out.data, m->out.data + off, m->out.len - off);
+		m->out.len -= off;
+		memmove(m->req, m->req + m->head, (m->nreq - m->head) *
+		    sizeof(*m->req));
+		m->nreq -= m->head;
+		m->head = 0;
+		for (i = 0; i < m->nreq; i++)
+			m->req[i].off -= off;
+	}
+	if (m->nreq == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 64;
+		m->req = sm_xrealloc(m->req, m->cap * sizeof(*m->req));
+	}
+	q = &m->req[m->nreq++];
+	memset(q, 0, sizeof(*q));
+	q->seq = ++m->seq;
+	q->off = m->out.len;
 	enc_u32(&m->out, 0);
+	sm_buf_add(&m->out, &q->seq, sizeof(q->seq));
 	rc = enc(&m->out, rec, 0);
 	jv_free(rec);
-	if (rc != 0)
-		return sm_error(SM_EDATA, "jq: error: the record nests "
-		    "too deeply");
-	len = (uint32_t)(m->out.len - sizeof(len));
-	memcpy(m->out.data, &len, sizeof(len));
-	for (tries = 0;; tries++) {
-		if (m->pid < 0 && (rc = worker_start(m)) != 0)
-			return rc;
-		if (write_all(m->fd, m->out.data, m->out.len) == 0)
-			break;
-		worker_stop(m);
-		if (tries > 0)
-			return sm_error(SM_EINTERNAL, "map: cannot reach its "
-			    "process: %s", strerror(errno));
+	if (rc != 0) {
+		m->out.len = q->off;
+		q->why = sm_xstrdup("jq: error: the record nests too deeply");
+		return 0;
 	}
-	deadline = mono_ms() + m->timeout_ms;
-	sm_buf_reset(&m->in);
-	used = 0;
+	q->len = m->out.len - q->off;
+	len = (uint32_t)(q->len - sizeof(len) - sizeof(q->seq));
+	memcpy(m->out.data + q->off, &len, sizeof(len));
+	return 0;
+}
+
+/*
+ * Writes what it can of the requests not yet sent, without blocking.
+ * Returns 0, or -1 when the worker is gone.
+ */
+static int
+send_some(struct sm_map *m)
+{
+	struct req *q;
+	size_t i;
+	ssize_t w;
+
+	for (i = m->head; i < m->nreq; i++) {
+		q = &m->req[i];
+		if (q->sent || q->why != NULL)
+			continue;
+		while (m->wpos < q->len) {
+			w = send(m->fd, m->out.data + q->off + m->wpos,
+			    q->len - m->wpos, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return 0;
+				return -1;
+			}
+			m->wpos += (size_t)w;
+		}
+		q->sent = 1;
+		m->wpos = 0;
+	}
+	return 0;
+}
+
+/* Whether a request is waiting to be sent. */
+static int
+unsent(struct sm_map *m)
+{
+	size_t i;
+
+	for (i = m->head; i < m->nreq; i++)
+		if (!m->req[i].sent && m->req[i].why == NULL)
+			return 1;
+	return 0;
+}
+
+int
+sm_map_collect(struct sm_map *m, int (*emit)(jv, void *), void *arg)
+{
+	struct pollfd pfd;
+	struct req *q;
+	struct dec d;
+	char why[128];
+	int64_t start, now;
+	uint64_t seq;
+	uint32_t n;
+	ssize_t r;
+	int rc, type, busy, wait;
+	jv out;
+
+	if (m->head == m->nreq)
+		return sm_error(SM_EINTERNAL, "map: nothing submitted");
 	for (;;) {
-		/* Every complete frame first. */
-		while (m->in.len - used >= FRAME_HEAD) {
-			type = (unsigned char)m->in.data[used];
-			memcpy(&n, m->in.data + used + 1, sizeof(n));
-			if (m->in.len - used - FRAME_HEAD < n)
+		q = &m->req[m->head];
+		if (q->why != NULL) {
+			rc = sm_error(SM_EDATA, "%s", q->why);
+			req_pop(m);
+			return rc;
+		}
+		/* The replies to this request, as far as they came. */
+		while (q->sent && m->in.len - m->used >= FRAME_HEAD) {
+			type = (unsigned char)m->in.data[m->used];
+			memcpy(&n, m->in.data + m->used + 1, sizeof(n));
+			if (m->in.len - m->used - FRAME_HEAD < n)
 				break;
-			d.p = m->in.data + used + FRAME_HEAD;
+			d.p = m->in.data + m->used + FRAME_HEAD;
 			d.len = n;
 			d.i = 0;
-			used += FRAME_HEAD + n;
+			m->used += FRAME_HEAD + n;
+			if (m->used == m->in.len) {
+				sm_buf_reset(&m->in);
+				m->used = 0;
+			}
 			switch (type) {
 			case F_OUT:
 				if (dec(&d, &out, 0) != 0 || d.i != d.len)
-					return worker_failed(m, "the map's "
-					    "process sent a bad reply");
-				t0 = mono_ms();
+					goto bad;
+				m->emitted++;
 				if ((rc = emit(out, arg)) != 0) {
-					/* The rest of this record's replies. */
+					/* Its other outputs are not wanted. */
+					m->in.len = m->used = 0;
 					worker_stop(m);
+					req_pop(m);
 					return rc;
 				}
-				deadline += mono_ms() - t0;
 				break;
 			case F_ERROR:
 				rc = sm_error(SM_EDATA, "%.*s", (int)n, d.p);
-				sm_buf_reset(&m->in);
+				req_pop(m);
 				return rc;
 			case F_DONE:
-				sm_buf_reset(&m->in);
+				req_pop(m);
 				return 0;
-			case F_NOMEM:
-				snprintf(why, sizeof(why), "memory budget of "
-				    "%zu bytes exceeded", m->max_bytes);
-				return worker_failed(m, why);
 			default:
-				return worker_failed(m, "the map's process "
-				    "sent a bad reply");
+				goto bad;
 			}
 		}
 		if (sm_interrupted()) {
@@ -1074,47 +1319,92 @@ sm_map_run(struct sm_map *m, jv rec, int (*emit)(jv, void *), void *arg)
 			return sm_error(SM_EINTR, "interrupted: nothing was "
 			    "written");
 		}
-		now = mono_ms();
-		if (now >= deadline) {
-			snprintf(why, sizeof(why), "time budget of %d ms "
-			    "exceeded", m->timeout_ms);
-			return worker_failed(m, why);
+		if (m->pid < 0 && (rc = worker_start(m)) != 0)
+			return rc;
+		if (send_some(m) != 0) {
+			if ((rc = worker_failed(m, NULL)) != 0)
+				return rc;
+			continue;
 		}
-		wait = deadline - now > 100 ? 100 : (int)(deadline - now);
+		shared_get(m->sh, &seq, &start, &busy);
+		now = mono_ms();
+		wait = 100;
+		if (busy) {
+			if (now - start >= m->timeout_ms) {
+				snprintf(why, sizeof(why), "time budget of %d "
+				    "ms exceeded", m->timeout_ms);
+				if ((rc = worker_failed(m, why)) != 0)
+					return rc;
+				continue;
+			}
+			if (m->timeout_ms - (now - start) < wait)
+				wait = (int)(m->timeout_ms - (now - start));
+		}
 		pfd.fd = m->fd;
-		pfd.events = POLLIN;
+		pfd.events = POLLIN | (unsent(m) ? POLLOUT : 0);
 		if (poll(&pfd, 1, wait) < 0) {
 			if (errno == EINTR)
 				continue;
-			return worker_failed(m, NULL);
+			return sm_error(SM_EINTERNAL, "map: poll: %s",
+			    strerror(errno));
 		}
-		if (pfd.revents == 0)
+		if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 			continue;
-		if (used > 0 && used == m->in.len) {
-			sm_buf_reset(&m->in);
-			used = 0;
-		}
 		sm_buf_grow(&m->in, 65536);
 		r = read(m->fd, m->in.data + m->in.len, m->in.cap - m->in.len
 		    - 1);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
-		if (r <= 0)
-			return worker_failed(m, NULL);
+		if (r <= 0) {
+			if ((rc = worker_failed(m, NULL)) != 0)
+				return rc;
+			continue;
+		}
 		m->in.len += (size_t)r;
-		m->in.data[m->in.len] = '\0';
 	}
+bad:
+	worker_stop(m);
+	m->in.len = m->used = 0;
+	req_pop(m);
+	return sm_error(SM_EINTERNAL, "map: its process sent a bad reply");
+}
+
+int
+sm_map_pending(const struct sm_map *m)
+{
+	return (int)(m->nreq - m->head);
+}
+
+/*
+ * Runs the program on rec (see sm.h): sm_map_submit() and
+ * sm_map_collect() of that one record.
+ */
+int
+sm_map_run(struct sm_map *m, jv rec, int (*emit)(jv, void *), void *arg)
+{
+	int rc;
+
+	if ((rc = sm_map_submit(m, rec)) != 0)
+		return rc;
+	return sm_map_collect(m, emit, arg);
 }
 
 /* Frees m, its jq state and its worker; NULL is fine. */
 void
 sm_map_free(struct sm_map *m)
 {
+	size_t i;
+
 	if (m == NULL)
 		return;
 	worker_stop(m);
 	if (m->jq != NULL)
 		jq_teardown(&m->jq);
+	for (i = m->head; i < m->nreq; i++)
+		free(m->req[i].why);
+	free(m->req);
+	if (m->sh != NULL)
+		munmap(m->sh, sizeof(*m->sh));
 	sm_buf_free(&m->msg);
 	sm_buf_free(&m->in);
 	sm_buf_free(&m->out);

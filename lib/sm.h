@@ -388,6 +388,16 @@ void sm_map_budget(struct sm_map *m, int timeout_ms, size_t max_bytes);
  * SM_EINTERNAL when no process can be started.
  */
 int sm_map_run(struct sm_map *m, jv rec, int (*emit)(jv, void *), void *arg);
+/*
+ * The same in two halves, so that many records cross to the process at
+ * once: sm_map_submit() queues rec (consumed) and returns 0;
+ * sm_map_collect() waits for the oldest record queued and not yet
+ * collected, and returns as sm_map_run() does for it (SM_EINTERNAL when
+ * none is queued).  sm_map_pending() is how many are queued.
+ */
+int sm_map_submit(struct sm_map *m, jv rec);
+int sm_map_collect(struct sm_map *m, int (*emit)(jv, void *), void *arg);
+int sm_map_pending(const struct sm_map *m);
 /* Frees m and stops its process; NULL is fine. */
 void sm_map_free(struct sm_map *m);
 
