@@ -808,6 +808,8 @@ sm_diff_input(struct sm_db *db, const struct sm_config *cfg,
 	if (e->side == SM_SOURCE && e->map != NULL &&
 	    (rc = sm_map_new(&in.map, e->map)) != 0)
 		goto out;
+	if (in.map != NULL)
+		sm_map_budget(in.map, cfg->map_timeout_ms, cfg->map_max_bytes);
 	if ((rc = sm_input_open(&input, files, nfiles, cfg->max_record_bytes,
 	    NULL)) != 0)
 		goto out;

@@ -463,6 +463,8 @@ emit(jv rec, void *arg)
 	return im->emit_rc = record(rec, arg);
 }
 
+static int mapped(struct importer *);
+
 /*
  * One raw input record: parse, map, and hand each result to record().
  * Without a map or --merge, sm_rec_fast() does what parse and record()
@@ -501,13 +503,85 @@ raw_record(struct importer *im, const struct sm_rawrec *raw)
 	}
 	if (im->map == NULL)
 		return record(rec, im);
+	if ((rc = sm_map_submit(im->map, rec)) != 0)
+		return rc;
+	return mapped(im);
+}
+
+/*
+ * The outcome of the oldest record given to the map: its outputs to
+ * record(), or its reject.
+ */
+static int
+mapped(struct importer *im)
+{
+	char reason[256];
+	int rc;
+
 	im->emit_rc = 0;
-	rc = sm_map_run(im->map, rec, emit, im);
+	rc = sm_map_collect(im->map, emit, im);
 	if (rc == SM_EDATA && im->emit_rc == 0) {
 		snprintf(reason, sizeof(reason), "map: %s", sm_errmsg());
 		return reject(im, reason);
 	}
 	return rc;
+}
+
+/*
+ * Records on their way through the map: a copy of each raw record (the
+ * reader reuses its buffer) and whether it was given to the map, so that
+ * many cross to the map's process at once and come back in order.
+ */
+struct ahead {
+	struct sm_rawrec raw;
+	char *text;
+	char *error;
+	int submitted;
+};
+
+#define AHEAD_MAX	256		/* records */
+#define AHEAD_BYTES	(1 << 20)	/* of their text */
+
+/* The oldest record ahead: its outcome, then it is dropped. */
+static int
+ahead_finish(struct importer *im, struct ahead *a)
+{
+	int rc;
+
+	if (a->submitted) {
+		im->raw = &a->raw;
+		im->raw_rejected = 0;
+		rc = mapped(im);
+	} else
+		rc = raw_record(im, &a->raw);
+	free(a->text);
+	free(a->error);
+	return rc;
+}
+
+/*
+ * Takes raw into the records ahead: parsed and given to the map when it
+ * would be, else kept for raw_record() to reject in its turn.
+ */
+static void
+ahead_add(struct importer *im, struct ahead *a, const struct sm_rawrec *raw)
+{
+	struct sm_json_err jerr;
+	jv rec;
+
+	a->raw = *raw;
+	a->text = sm_xstrndup(raw->text, raw->len);
+	a->raw.text = a->text;
+	a->error = raw->error != NULL ? sm_xstrdup(raw->error) : NULL;
+	a->raw.error = a->error;
+	a->submitted = 0;
+	if (raw->error != NULL || raw->overlong || (!im->o->merge &&
+	    im->map == NULL))
+		return;
+	if (sm_json_parse(raw->text, raw->len, &rec, &jerr) != 0)
+		return;
+	sm_map_submit(im->map, rec);
+	a->submitted = 1;
 }
 
 int
@@ -618,27 +692,64 @@ run_input(struct importer *im, char *const *files, size_t nfiles)
 {
 	struct sm_input *in;
 	struct sm_rawrec raw;
+	struct ahead *ahead = NULL;
+	size_t head = 0, n = 0, bytes_ahead = 0, i;
 	uint64_t bytes;
 	int64_t total;
-	int rc;
+	int rc, done = 0;
 
 	if ((rc = sm_input_open(&in, files, nfiles,
 	    im->cfg->max_record_bytes, im->o->rejects)) != 0)
 		return rc;
-	while ((rc = sm_input_next(in, &raw)) != 0) {
+	if (im->map != NULL)
+		ahead = sm_xcalloc(AHEAD_MAX, sizeof(*ahead));
+	for (;;) {
+		if (!done && (rc = sm_input_next(in, &raw)) == 0)
+			done = 1;
 		if (sm_interrupted()) {
 			rc = sm_error(SM_EINTR, "interrupted: nothing was "
 			    "written");
 			break;
 		}
-		if (rc < 0 || (rc = raw_record(im, &raw)) != 0)
+		if (!done && rc < 0)
 			break;
+		if (ahead == NULL) {
+			if (done)
+				break;
+			if ((rc = raw_record(im, &raw)) != 0)
+				break;
+		} else {
+			/* Through the map, AHEAD_MAX records at a time. */
+			if (!done) {
+				ahead_add(im, &ahead[(head + n) % AHEAD_MAX],
+				    &raw);
+				bytes_ahead += raw.len;
+				n++;
+			}
+			rc = 0;
+			while (n > 0 && (done || n == AHEAD_MAX ||
+			    bytes_ahead >= AHEAD_BYTES)) {
+				bytes_ahead -= ahead[head].raw.len;
+				rc = ahead_finish(im, &ahead[head]);
+				head = (head + 1) % AHEAD_MAX;
+				n--;
+				if (rc != 0)
+					break;
+			}
+			if (rc != 0 || (done && n == 0))
+				break;
+		}
 		if (im->o->progress != NULL && im->st->records % 4096 == 0) {
 			sm_input_progress(in, &bytes, &total);
 			im->o->progress(bytes, total, im->st->records,
 			    im->o->arg);
 		}
 	}
+	for (i = 0; i < n; i++) {
+		free(ahead[(head + i) % AHEAD_MAX].text);
+		free(ahead[(head + i) % AHEAD_MAX].error);
+	}
+	free(ahead);
 	sm_input_close(in);
 	return rc;
 }
@@ -670,6 +781,8 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	if (e->side == SM_SOURCE && e->map != NULL &&
 	    (rc = sm_map_new(&im.map, e->map)) != 0)
 		goto out;
+	if (im.map != NULL)
+		sm_map_budget(im.map, cfg->map_timeout_ms, cfg->map_max_bytes);
 	if ((rc = sm_db_cache(db, SM_CACHE_KEYS_MIB)) != 0 ||
 	    (rc = sm_db_begin(db)) != 0)
 		goto out;

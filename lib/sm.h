@@ -158,6 +158,8 @@ struct sm_config {
 	int serve_threads;		/* 4 */
 	size_t serve_max_body_bytes;	/* 64 MiB */
 	char *serve_admin_key_file;	/* NULL */
+	int map_timeout_ms;		/* 1000 */
+	size_t map_max_bytes;		/* 64 MiB */
 };
 
 /*
@@ -361,18 +363,57 @@ void sm_input_close(struct sm_input *in);
 
 struct sm_map;
 
+#define SM_MAP_TIMEOUT_MS	1000		/* map_timeout_ms */
+#define SM_MAP_MAX_BYTES	((size_t)64 << 20)	/* map_max_bytes */
+
 /*
- * Compiles a jq program.  Returns 0, or SM_ECONFIG with jq's message.
+ * Refuses a program (len bytes) that names what a map may not use:
+ * include, import, module, modulemeta, get_search_list, input, inputs,
+ * input_filename, input_line_number, debug, stderr, env, $ENV,
+ * get_prog_origin, get_jq_origin, a name from a module (a::b), or that
+ * nests brackets deeper than SM_MAX_DEPTH.  A token scan (libjq 1.6 has
+ * no syntax tree to walk): string literals and comments are skipped,
+ * the code inside "\(...)" is not, and a name is allowed where it is a
+ * field (.env), a variable ($env), a format (@text) or an object key
+ * ({env: 1}).  Returns 0, or SM_ECONFIG with a message that names the
+ * name, why, and the line.
+ */
+int sm_map_check(const char *program, size_t len);
+/*
+ * Compiles a jq program: sm_map_check(), then libjq.  Returns 0, or
+ * SM_ECONFIG with the message; SM_EINTERNAL when libjq cannot be set up.
+ * No process is started until the first sm_map_run().
  */
 int sm_map_new(struct sm_map **m, const char *program);
 /*
- * Runs the program on rec (consumed).  For each output calls
- * emit(output, arg) with a new reference the callee owns; an emit
- * returning non-zero stops the run with that code.  Returns 0, the code of
- * emit, or SM_EDATA with jq's runtime error message (outputs emitted
- * before the error stay emitted).
+ * Sets the budget of one record: timeout_ms of wall-clock time and
+ * max_bytes of memory (map_timeout_ms, map_max_bytes); 0 keeps the
+ * default.
+ */
+void sm_map_budget(struct sm_map *m, int timeout_ms, size_t max_bytes);
+/*
+ * Runs the program on rec (consumed), in a separate process.  For each
+ * output calls emit(output, arg) with a new reference the callee owns;
+ * an emit returning non-zero stops the run with that code.  Returns 0,
+ * the code of emit, SM_EDATA with the reason to reject the record (jq's
+ * runtime error message, also for error(null), halt and halt_error;
+ * "time budget of N ms exceeded"; "memory budget of N bytes exceeded";
+ * the process dying), outputs emitted before it staying emitted;
+ * SM_EINTR when sm_interrupted() (the process is killed at once);
+ * SM_EINTERNAL when no process can be started.
  */
 int sm_map_run(struct sm_map *m, jv rec, int (*emit)(jv, void *), void *arg);
+/*
+ * The same in two halves, so that many records cross to the process at
+ * once: sm_map_submit() queues rec (consumed) and returns 0;
+ * sm_map_collect() waits for the oldest record queued and not yet
+ * collected, and returns as sm_map_run() does for it (SM_EINTERNAL when
+ * none is queued).  sm_map_pending() is how many are queued.
+ */
+int sm_map_submit(struct sm_map *m, jv rec);
+int sm_map_collect(struct sm_map *m, int (*emit)(jv, void *), void *arg);
+int sm_map_pending(const struct sm_map *m);
+/* Frees m and stops its process; NULL is fine. */
 void sm_map_free(struct sm_map *m);
 
 /* jw.c: NDJSON output with keys in the order written */

@@ -54,6 +54,54 @@ run(const char *prog, const char *in, struct sm_buf *out)
 	return rc;
 }
 
+/* The token scan: 1 refused, 0 allowed. */
+static const struct {
+	int refused;
+	const char *prog;
+} scans[] = {
+	{ 1, "include \"x\"; ." },
+	{ 1, "import \"x\" as x; ." },
+	{ 1, "env" },
+	{ 1, ". + {e: env.HOME}" },
+	{ 1, "$ENV" },
+	{ 1, "$ ENV.PATH" },
+	{ 1, "$ # comment\n ENV" },
+	{ 1, "input" },
+	{ 1, "[inputs]" },
+	{ 1, "input_filename" },
+	{ 1, "debug" },
+	{ 1, "stderr" },
+	{ 1, "\"x\" | modulemeta" },
+	{ 1, "get_search_list" },
+	{ 1, "\"\\(env)\"" },
+	{ 1, "\"a\\(\"b\\(input)\")\"" },
+	{ 1, "@text \"\\(env)\"" },
+	{ 1, "{(env | tostring): 1}" },
+	{ 1, "{a: env}" },
+	{ 1, "{a: 1, b: .x | env}" },
+	{ 1, "{\"k\\(env)\": 1}" },
+	{ 1, "def f: env; f" },
+	{ 1, "x::y" },
+	{ 1, "1.env" },
+	{ 1, "..env" },
+	{ 0, "." },
+	{ 0, ".env" },
+	{ 0, ".input | .debug" },
+	{ 0, "{env: 1, input: 2, import: 3}" },
+	{ 0, "{env}" },
+	{ 0, "{a: 1, env}" },
+	{ 0, "\"env input debug $ENV\"" },
+	{ 0, "\"\\\"env\\\"\"" },
+	{ 0, ". # env input $ENV\n" },
+	{ 0, ". as $env | $env" },
+	{ 0, "$__loc__" },
+	{ 0, "@base64" },
+	{ 0, ".\"env\"" },
+	{ 0, "environment" },
+	{ 0, "{a: .b} | .envelope" },
+};
+#define NSCAN	(int)(sizeof(scans) / sizeof(scans[0]))
+
 int
 main(void)
 {
@@ -62,7 +110,7 @@ main(void)
 	int rc, n, i, bad;
 
 	(void)tap_no_plan_done;	/* tap.h helpers are static */
-	tap_plan(15);
+	tap_plan(15 + 2 + NSCAN);
 	sm_buf_init(&out);
 
 	run(".", "{\"b\":1,\"a\":[1,2]}", &out);
@@ -101,8 +149,15 @@ main(void)
 	run("if .a then \"bad \\(.a)\" | halt_error else . end", "{\"a\":7}",
 	    &out);
 	is_str(out.data, "ERR -65: jq: error: bad 7", "halt_error rejects");
+	/* Contract changed: halt and error(null) no longer drop quietly. */
 	run("., halt, 2", "{\"a\":1}", &out);
-	is_str(out.data, "{\"a\":1}\n", "halt ends the outputs");
+	is_str(out.data, "{\"a\":1}\nERR -65: jq: error: a map cannot halt",
+	    "halt rejects");
+	run("1, error(null), 2", "{}", &out);
+	is_str(out.data, "1\nERR -65: jq: error (not a string): null",
+	    "error(null) rejects");
+	run("[try error(null) catch .]", "{}", &out);
+	is_str(out.data, "[\"null (null)\"]\n", "error(null) can be caught");
 
 	rc = run(".a | %%", "{}", &out);
 	is_str(out.data, "ERR -78: jq: error: syntax error, unexpected '%' "
@@ -136,6 +191,14 @@ main(void)
 		sm_map_free(m);
 	}
 	sm_map_free(NULL);
+
+	for (i = 0; i < NSCAN; i++) {
+		rc = sm_map_check(scans[i].prog, strlen(scans[i].prog));
+		ok(scans[i].refused ? rc == SM_ECONFIG : rc == 0,
+		    "scan %d %s: %s", i, scans[i].refused ? "refuses" :
+		    "allows", strchr(scans[i].prog, '\n') != NULL ? "(a comment)" :
+		    scans[i].prog);
+	}
 	sm_buf_free(&out);
 	return tap_exit();
 }
