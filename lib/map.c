@@ -858,6 +858,14 @@ out:
 	sm_buf_free(&t);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define SM_SANITIZED
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SM_SANITIZED
+#endif
+#endif
+
 /*
  * The data limit of the worker: what it has now and map_max_bytes
  * more.  VmData counts what RLIMIT_DATA limits (Linux 4.7 and later):
@@ -882,7 +890,14 @@ worker_limit(size_t max_bytes)
 		}
 	}
 	rl.rlim_cur = rl.rlim_max = (rlim_t)(kb * 1024 + max_bytes);
+	/*
+	 * AddressSanitizer keeps freed memory in quarantine and maps its
+	 * own regions: under it the limit would fail every map, so a
+	 * sanitizer build does without the memory budget.
+	 */
+#ifndef SM_SANITIZED
 	setrlimit(RLIMIT_DATA, &rl);
+#endif
 	rl.rlim_cur = rl.rlim_max = 0;
 	setrlimit(RLIMIT_CORE, &rl);
 }

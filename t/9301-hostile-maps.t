@@ -62,14 +62,25 @@ check "within about the budget ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 2500
 
 # Memory alone: a generous time budget, map_max_bytes from the
 # environment.
+# (Not under AddressSanitizer, whose allocator the budget cannot limit:
+# make check-asan sets SM_ASAN.)
 sm-tenant source add mem --type json --map '[range(1e8)] | length' >/dev/null
-t0=$(ms)
-check_exit 'a map over map_max_bytes: 65' 65 env SM_MAP_TIMEOUT_MS=60000 \
-    SM_MAP_MAX_BYTES=32M sm-import -s mem one.ndjson
-t1=$(ms)
-check 'memory budget exceeded' grep_q \
-    'one.ndjson:1: map: memory budget of 33554432 bytes exceeded$' err
-check "long before the time budget ($((t1 - t0)) ms)" test $((t1 - t0)) -lt 20000
+if [ -n "${SM_ASAN:-}" ]; then
+	for n in 1 2 3; do
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n # skip memory budget: not under AddressSanitizer"
+	done
+else
+	t0=$(ms)
+	check_exit 'a map over map_max_bytes: 65' 65 env \
+	    SM_MAP_TIMEOUT_MS=60000 SM_MAP_MAX_BYTES=32M \
+	    sm-import -s mem one.ndjson
+	t1=$(ms)
+	check 'memory budget exceeded' grep_q \
+	    'one.ndjson:1: map: memory budget of 33554432 bytes exceeded$' err
+	check "long before the time budget ($((t1 - t0)) ms)" \
+	    test $((t1 - t0)) -lt 20000
+fi
 check_exit 'a bad map_timeout_ms: 78' 78 env SM_MAP_TIMEOUT_MS=0 \
     sm-import -s mem one.ndjson
 
