@@ -114,6 +114,9 @@ int sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1]);
  */
 void sm_signals_catch(void);
 int sm_interrupted(void);
+/* Raises the flag a caught signal raises (a server that waits for its
+ * signals itself uses it to stop the runs in progress). */
+void sm_interrupt(void);
 
 /* config.c */
 
@@ -143,6 +146,9 @@ struct sm_config {
 	int serve_threads;		/* 4 */
 	size_t serve_max_body_bytes;	/* 64 MiB */
 	char *serve_admin_key_file;	/* NULL */
+	int serve_tenant_requests;	/* 8: of one tenant at once */
+	int serve_timeout_s;		/* 15: to send a request, and more */
+	int serve_max_connections;	/* 1000 */
 };
 
 /*

@@ -543,6 +543,12 @@ sm_interrupted(void)
 	return interrupted;
 }
 
+void
+sm_interrupt(void)
+{
+	interrupted = 1;
+}
+
 char **
 sm_strv_split(const char *s, size_t *n)
 {
