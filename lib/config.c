@@ -81,6 +81,12 @@ static const struct key {
 	    "SM_SERVE_MAX_BODY_BYTES", "64M", 1, 0 },
 	{ "serve.admin_key_file", T_PATH, F(serve_admin_key_file), 0,
 	    "SM_SERVE_ADMIN_KEY_FILE", NULL, 0, 0 },
+	{ "serve.tenant_requests", T_INT, F(serve_tenant_requests), 0,
+	    "SM_SERVE_TENANT_REQUESTS", "8", 1, 10000 },
+	{ "serve.timeout_s", T_INT, F(serve_timeout_s), 0,
+	    "SM_SERVE_TIMEOUT_S", "15", 1, 3600 },
+	{ "serve.max_connections", T_INT, F(serve_max_connections), 0,
+	    "SM_SERVE_MAX_CONNECTIONS", "1000", 1, 1000000 },
 #undef F
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

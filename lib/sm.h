@@ -129,19 +129,22 @@ void sm_signals_catch(void);
 void sm_signals_committed(void);
 int sm_interrupted(void);
 int sm_signals_deferred(void);
+/* Raises the flag a caught signal raises (a server that waits for its
+ * signals itself uses it to stop the runs in progress). */
+void sm_interrupt(void);
 
 /* config.c */
 
-/*
- * The settings of SPEC §3.  Strings and lists are owned by the struct and
- * freed by sm_config_free().
- */
 /* A tolerance: at most count, or at most percent of a total. */
 struct sm_limit {
 	uint64_t count;
 	double percent;		/* < 0: count applies */
 };
 
+/*
+ * The settings of SPEC §3.  Strings and lists are owned by the struct and
+ * freed by sm_config_free().
+ */
 struct sm_config {
 	char *path;			/* file loaded, or NULL when none */
 	char *data_dir;
@@ -160,6 +163,9 @@ struct sm_config {
 	char *serve_admin_key_file;	/* NULL */
 	int map_timeout_ms;		/* 1000 */
 	size_t map_max_bytes;		/* 64 MiB */
+	int serve_tenant_requests;	/* 8: of one tenant at once */
+	int serve_timeout_s;		/* 15: to send a request, and more */
+	int serve_max_connections;	/* 1000 */
 };
 
 /*

@@ -600,6 +600,12 @@ sm_signals_deferred(void)
 	return deferred;
 }
 
+void
+sm_interrupt(void)
+{
+	interrupted = 1;
+}
+
 char **
 sm_strv_split(const char *s, size_t *n)
 {

@@ -33,7 +33,7 @@ burst() {	# KIND TENANT METHOD PATH [BODY]
 		echo "header = \"X-API-Key: $key\""
 		[ -z "${5:-}" ] || { echo 'header = "Content-Type: application/json"'
 			printf 'data = "%s"\n' "$(printf %s "$5" | sed 's/"/\\"/g')"; }
-		echo 'output = "/dev/null"'
+		echo "output = \"out.$n\""
 		printf 'write-out = "%%{http_code} %s %s\\n"\n' $1 $2
 		echo 'silent'
 		echo 'retry = 30'

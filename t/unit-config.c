@@ -131,7 +131,9 @@ is_default(const struct sm_config *c)
 	    c->serve_listen != NULL &&
 	    strcmp(c->serve_listen, "127.0.0.1:8000") == 0 &&
 	    c->serve_threads == 4 && c->serve_max_body_bytes == 64 << 20 &&
-	    c->serve_admin_key_file == NULL;
+	    c->serve_admin_key_file == NULL &&
+	    c->serve_tenant_requests == 8 && c->serve_timeout_s == 15 &&
+	    c->serve_max_connections == 1000;
 	free(dd);
 	return same;
 }
