@@ -30,7 +30,8 @@ enum type {
 	T_SIZE,		/* bytes >= min, optionally with K, M or G */
 	T_RATIO,	/* a number from min to max */
 	T_LIMIT,	/* a count, or a percentage "P%" (struct sm_limit) */
-	T_LIST		/* a YAML sequence of strings; "a,b,c" in env */
+	T_LIST,		/* a YAML sequence of strings; "a,b,c" in env */
+	T_BOOL		/* true or false (an int field, 1 or 0) */
 };
 
 /*
@@ -77,6 +78,8 @@ static const struct key {
 	    "SM_SERVE_MAX_BODY_BYTES", "64M", 1, 0 },
 	{ "serve.admin_key_file", T_PATH, F(serve_admin_key_file), 0,
 	    "SM_SERVE_ADMIN_KEY_FILE", NULL, 0, 0 },
+	{ "serve.open_registration", T_BOOL, F(serve_open_registration), 0,
+	    "SM_SERVE_OPEN_REGISTRATION", "false", 0, 0 },
 #undef F
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -196,6 +199,9 @@ expected(const struct key *k, char *why, size_t n)
 		break;
 	case T_LIST:
 		snprintf(why, n, "expected a list of field names");
+		break;
+	case T_BOOL:
+		snprintf(why, n, "expected true or false");
 		break;
 	}
 	return why;
@@ -435,6 +441,14 @@ parse_value(struct sm_config *cfg, const struct key *k, const char *s,
 	case T_LIST:
 		v = sm_strv_split(s, &nv);
 		set_list(cfg, k, v, trim_items(v));
+		return NULL;
+	case T_BOOL:
+		if (strcmp(s, "true") == 0)
+			*FIELD(cfg, k, int) = 1;
+		else if (strcmp(s, "false") == 0)
+			*FIELD(cfg, k, int) = 0;
+		else
+			return expected(k, why, n);
 		return NULL;
 	}
 	return expected(k, why, n);
