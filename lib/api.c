@@ -44,6 +44,8 @@
  */
 
 #define JSON_BODY_MAX	(1024 * 1024)	/* bodies but records */
+#define SNIFF_MAX	65536	/* an import body's first bytes, to tell
+				   {"data":[...]} from NDJSON */
 #define MAX_IDS		3
 #define ID_MAX		24
 
@@ -114,6 +116,8 @@ struct sm_api_req {
 	char *spool_path;
 	int spool_fd;		/* -1, or what spool_path names */
 	int envelope;		/* the body is {"data":[...]} */
+	int sniffing;		/* envelope not known yet: r->body holds
+				   the body so far */
 	struct split sp;
 	struct sm_db *db;
 	int ready;
@@ -231,9 +235,11 @@ fail(struct sm_api_req *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* detail is the original's key (FastAPI's): its clients read it. */
 	sm_buf_init(&b);
 	sm_jw_begin(&b);
 	sm_jw_str(&b, "error", msg);
+	sm_jw_str(&b, "detail", msg);
 	sm_jw_end(&b);
 	reply(r, status, &b);
 	if (status == 503)
@@ -523,17 +529,12 @@ tenant_auth(struct sm_api_req *r, const char *key)
 {
 	const struct sm_config *cfg = r->api->cfg;
 	char slug[SM_SLUG_MAX + 1] = "", *decoy;
-	const char *p, *q;
+	const char *q;
 	struct sm_buf path;
 	struct stat st;
 	int exists, rc;
 
-	if (key != NULL && strncmp(key, "sm_", 3) == 0 &&
-	    (q = strchr(p = key + 3, '_')) != NULL &&
-	    (size_t)(q - p) <= SM_SLUG_MAX) {
-		memcpy(slug, p, (size_t)(q - p));
-		slug[q - p] = '\0';
-	}
+	sm_tenant_key_slug(cfg, key, slug);
 	sm_buf_init(&path);
 	exists = sm_db_path(cfg, slug, &path) == 0 &&
 	    stat(path.data, &st) == 0;
@@ -567,17 +568,31 @@ authorize(struct sm_api_req *r)
 		}
 		return 1;
 	case AUTH_ADMIN:
+		/*
+		 * serve.open_registration: no admin key needed (the
+		 * original's way, for a machine of one user); one given
+		 * must still be right.
+		 */
+		key = header(r, "X-Admin-Key");
+		if (r->api->cfg->serve_open_registration &&
+		    (key == NULL || !r->api->admin))
+			return 1;
 		if (!r->api->admin) {
-			fail(r, 403, "creating tenants over HTTP is disabled: "
-			    "set serve.admin_key_file");
+			fail(r, 401, "creating tenants over HTTP needs the admin "
+			    "key (X-Admin-Key), and none is set: set "
+			    "serve.admin_key_file, or serve.open_registration: "
+			    "true to let anyone who reaches the port create "
+			    "tenants");
 			return 0;
 		}
-		if ((key = header(r, "X-Admin-Key")) == NULL)
+		if (key == NULL)
 			key = "";
 		crypto_generichash(h, sizeof(h), (const unsigned char *)key,
 		    strlen(key), NULL, 0);
 		if (sodium_memcmp(h, r->api->admin_hash, sizeof(h)) != 0) {
-			fail(r, 401, "invalid or missing admin key");
+			fail(r, 401, "invalid or missing admin key: X-Admin-Key "
+			    "must be the key of serve.admin_key_file (or set "
+			    "serve.open_registration: true)");
 			return 0;
 		}
 		return 1;
@@ -644,6 +659,14 @@ spool_create(struct sm_api_req *r)
 	return -1;
 }
 
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int ndjson_type(const char *);
+
 /*
  * Gets ready for the body: refuses an announced size over the limit
  * and opens the spool of an import.  Returns 1, or 0 with an answer.
@@ -672,17 +695,75 @@ body_open(struct sm_api_req *r)
 		return 1;
 	if (spool_create(r) != 0)
 		return 0;
-	/* application/json (with parameters), not application/jsonl. */
+	/*
+	 * application/json (with parameters, not application/jsonl) is one
+	 * document: {"data":[...]} or a bare array, else 422 as the
+	 * original's.  A type of NDJSON is NDJSON.  Any other type, or none,
+	 * is what the body's first bytes say (SPEC §5.7).
+	 */
 	ct = header(r, "Content-Type");
 	r->envelope = ct != NULL && strncasecmp(ct, "application/json",
 	    16) == 0 && strchr("; \t", ct[16]) != NULL;
+	r->sniffing = !r->envelope && !ndjson_type(ct);
 	return 1;
 }
 
+/*
+ * 1 when the media type ct names NDJSON or JSON Lines (application/
+ * x-ndjson, application/jsonl, ...): such a body is never sniffed.
+ */
 static int
-is_ws(int c)
+ndjson_type(const char *ct)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	static const char *const ends[] = { "ndjson", "jsonl", "jsonlines" };
+	size_t i, n, k;
+
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, "; \t");
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		k = strlen(ends[i]);
+		if (n > k && strncasecmp(ct + n - k, ends[i], k) == 0 &&
+		    strchr("/-+.", ct[n - k - 1]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What the first bytes p (n) of an import body say it is, whatever its
+ * Content-Type (SPEC §5.7, as the original): 1 for {"data":[...]} (the
+ * first member is "data") or a bare array, 0 for NDJSON (anything else,
+ * a record of NDJSON being an object whose first member is not "data"),
+ * -1 when it cannot be told yet.
+ */
+static int
+sniff(const char *p, size_t n)
+{
+	static const char data[] = "data\"";
+	size_t i = 0, k;
+
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i == n)
+		return -1;
+	if (p[i] == '[')
+		return 1;
+	if (p[i++] != '{')
+		return 0;
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i == n)
+		return -1;
+	if (p[i++] != '"')
+		return 0;
+	for (k = 0; k < sizeof(data) - 1; k++) {
+		if (i + k == n)
+			return -1;
+		if (p[i + k] != data[k])
+			return 0;
+	}
+	return 1;
 }
 
 static int
@@ -919,12 +1000,69 @@ split_finish(struct split *sp)
 	return 0;
 }
 
+/*
+ * One piece of an import body, its kind known: split into the spool, or
+ * copied there.  Returns 0, or 1 with an answer.
+ */
+static int
+records_feed(struct sm_api_req *r, const char *data, size_t n)
+{
+	struct sm_buf out;
+	size_t i;
+
+	if (!r->envelope) {
+		if (fwrite(data, 1, n, r->spool) != n)
+			goto ioerr;
+		return 0;
+	}
+	sm_buf_init(&out);
+	for (i = 0; i < n; i++) {
+		if (split_byte(&r->sp, (unsigned char)data[i], &out) != 0) {
+			sm_buf_free(&out);
+			fail(r, r->sp.status, "%s", r->sp.err);
+			return 1;
+		}
+	}
+	/* out.data is NULL when no record ended in this piece. */
+	i = out.len > 0 ? fwrite(out.data, 1, out.len, r->spool) : 0;
+	n = out.len;
+	sm_buf_free(&out);
+	if (i == n)
+		return 0;
+ioerr:
+	fail(r, 500, "internal error");
+	r->resp.detail = sm_xstrdup("cannot write the spool file");
+	return 1;
+}
+
+/*
+ * The kind of an import body is known (envelope or not): what was held
+ * back while it was not goes its way.  Returns 0, or 1 with an answer.
+ */
+static int
+records_decide(struct sm_api_req *r, int envelope)
+{
+	int rc;
+
+	r->sniffing = 0;
+	r->envelope = envelope;
+	rc = records_feed(r, r->body.data != NULL ? r->body.data : "",
+	    r->body.len);
+	sm_buf_free(&r->body);
+	sm_buf_init(&r->body);
+	return rc;
+}
+
 /* Closes the spool at the end of the body.  Returns 1, or 0 answered. */
 static int
 spool_close(struct sm_api_req *r)
 {
 	int bad;
 
+	/* A body too short to tell is NDJSON (an empty one is no record). */
+	if (r->sniffing && records_decide(r, r->body.len > 0 &&
+	    sniff(r->body.data, r->body.len) > 0) != 0)
+		return 0;
 	if (r->envelope && split_finish(&r->sp) != 0) {
 		fail(r, r->sp.status, "%s", r->sp.err);
 		return 0;
@@ -1245,7 +1383,7 @@ h_health(struct sm_api_req *r)
 
 	sm_buf_init(&b);
 	sm_jw_begin(&b);
-	sm_jw_str(&b, "status", "ok");
+	sm_jw_str(&b, "status", "healthy");	/* the original's word */
 	sm_jw_str(&b, "version", SM_VERSION);
 	sm_jw_end(&b);
 	reply(r, 200, &b);
@@ -1277,7 +1415,7 @@ h_tenant_create(struct sm_api_req *r)
 {
 	static const char *const names[] = { "name", "slug", "api_key", NULL };
 	char key[SM_KEY_MAX], slug[SM_SLUG_MAX + 1], *name = NULL;
-	char *want = NULL, *msg;
+	char *want = NULL, *given = NULL, *msg;
 	struct sm_buf b;
 	int64_t created;
 	int rc;
@@ -1287,19 +1425,16 @@ h_tenant_create(struct sm_api_req *r)
 		return;
 	if (members_known(r, o, names) != 0 ||
 	    member_str(r, o, "name", &name) != 0 ||
-	    member_str(r, o, "slug", &want) != 0)
+	    member_str(r, o, "slug", &want) != 0 ||
+	    member_str(r, o, "api_key", &given) != 0)
 		goto out;
-	if (jv_object_has(jv_copy(o), jv_string("api_key"))) {
-		fail(r, 422, "api_key is made by the server and shown once, "
-		    "in the answer: leave it out");
-		goto out;
-	}
 	if (name == NULL) {
 		fail(r, 422, "a tenant needs a name");
 		goto out;
 	}
-	if ((rc = sm_tenant_create(r->api->cfg, name, want, slug, key,
-	    &created)) != 0) {
+	/* An api_key of the caller's (the original's body), else ours. */
+	if ((rc = sm_tenant_create_key(r->api->cfg, name, want, given, slug,
+	    key, &created)) != 0) {
 		/* The lib words it for the command line: --slug is "slug". */
 		if (rc == SM_EUSAGE) {
 			msg = replace(sm_errmsg(), "give one with --slug",
@@ -1322,6 +1457,9 @@ h_tenant_create(struct sm_api_req *r)
 out:
 	free(name);
 	free(want);
+	if (given != NULL)
+		sodium_memzero(given, strlen(given));
+	free(given);
 	jv_free(o);
 }
 
@@ -2052,7 +2190,7 @@ h_cleanup(struct sm_api_req *r)
 	struct sm_cleanup_opts o;
 	int64_t days = cfg->retention_days, keep = cfg->keep_snapshots;
 	int64_t runs_days = cfg->runs_days;
-	struct sm_buf b;
+	struct sm_buf b, ours;
 	int rc, vacuum;
 
 	memset(&o, 0, sizeof(o));
@@ -2071,8 +2209,17 @@ h_cleanup(struct sm_api_req *r)
 		fail_rc(r, rc);
 		return;
 	}
+	/* The original's status, deleted and days, then ours. */
+	sm_buf_init(&ours);
+	sm_cleanup_stats_json(r->slug, &st, &ours);
 	sm_buf_init(&b);
-	sm_cleanup_stats_json(r->slug, &st, &b);
+	sm_jw_begin(&b);
+	sm_jw_str(&b, "status", "success");
+	sm_jw_int(&b, "deleted", (int64_t)st.snapshots);
+	sm_jw_int(&b, "days", days);
+	sm_buf_addc(&b, ',');
+	sm_buf_add(&b, ours.data + 1, ours.len - 1);
+	sm_buf_free(&ours);
 	reply(r, 200, &b);
 }
 
@@ -2360,8 +2507,7 @@ sm_api_begin(struct sm_api *api, const char *method, const char *path,
 int
 sm_api_feed(struct sm_api_req *r, const char *data, size_t n)
 {
-	struct sm_buf out;
-	size_t i;
+	int k;
 
 	if (r->ready)
 		return 1;
@@ -2376,29 +2522,13 @@ sm_api_feed(struct sm_api_req *r, const char *data, size_t n)
 		sm_buf_add(&r->body, data, n);
 		return 0;
 	}
-	if (!r->envelope) {
-		if (fwrite(data, 1, n, r->spool) != n)
-			goto ioerr;
+	if (!r->sniffing)
+		return records_feed(r, data, n);
+	sm_buf_add(&r->body, data, n);
+	if ((k = sniff(r->body.data, r->body.len)) < 0 &&
+	    r->body.len < SNIFF_MAX)
 		return 0;
-	}
-	sm_buf_init(&out);
-	for (i = 0; i < n; i++) {
-		if (split_byte(&r->sp, (unsigned char)data[i], &out) != 0) {
-			sm_buf_free(&out);
-			fail(r, r->sp.status, "%s", r->sp.err);
-			return 1;
-		}
-	}
-	/* out.data is NULL when no record ended in this piece. */
-	i = out.len > 0 ? fwrite(out.data, 1, out.len, r->spool) : 0;
-	n = out.len;
-	sm_buf_free(&out);
-	if (i == n)
-		return 0;
-ioerr:
-	fail(r, 500, "internal error");
-	r->resp.detail = sm_xstrdup("cannot write the spool file");
-	return 1;
+	return records_decide(r, k > 0);
 }
 
 void

@@ -30,7 +30,8 @@ enum type {
 	T_SIZE,		/* bytes >= min, optionally with K, M or G */
 	T_RATIO,	/* a number from min to max */
 	T_LIMIT,	/* a count, or a percentage "P%" (struct sm_limit) */
-	T_LIST		/* a YAML sequence of strings; "a,b,c" in env */
+	T_LIST,		/* a YAML sequence of strings; "a,b,c" in env */
+	T_BOOL		/* true or false (an int field, 1 or 0) */
 };
 
 /*
@@ -87,6 +88,8 @@ static const struct key {
 	    "SM_SERVE_TIMEOUT_S", "15", 1, 3600 },
 	{ "serve.max_connections", T_INT, F(serve_max_connections), 0,
 	    "SM_SERVE_MAX_CONNECTIONS", "1000", 1, 1000000 },
+	{ "serve.open_registration", T_BOOL, F(serve_open_registration), 0,
+	    "SM_SERVE_OPEN_REGISTRATION", "false", 0, 0 },
 #undef F
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -206,6 +209,9 @@ expected(const struct key *k, char *why, size_t n)
 		break;
 	case T_LIST:
 		snprintf(why, n, "expected a list of field names");
+		break;
+	case T_BOOL:
+		snprintf(why, n, "expected true or false");
 		break;
 	}
 	return why;
@@ -445,6 +451,14 @@ parse_value(struct sm_config *cfg, const struct key *k, const char *s,
 	case T_LIST:
 		v = sm_strv_split(s, &nv);
 		set_list(cfg, k, v, trim_items(v));
+		return NULL;
+	case T_BOOL:
+		if (strcmp(s, "true") == 0)
+			*FIELD(cfg, k, int) = 1;
+		else if (strcmp(s, "false") == 0)
+			*FIELD(cfg, k, int) = 0;
+		else
+			return expected(k, why, n);
 		return NULL;
 	}
 	return expected(k, why, n);

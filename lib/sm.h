@@ -166,6 +166,8 @@ struct sm_config {
 	int serve_tenant_requests;	/* 8: of one tenant at once */
 	int serve_timeout_s;		/* 15: to send a request, and more */
 	int serve_max_connections;	/* 1000 */
+	int serve_open_registration;	/* 0: POST /tenants needs the admin
+					   key */
 };
 
 /*
@@ -542,10 +544,31 @@ extern const size_t sm_nmigrations;
 int sm_tenant_create(const struct sm_config *cfg, const char *name,
     const char *slug, char *slug_out, char key[SM_KEY_MAX],
     int64_t *created_at);
+/*
+ * sm_tenant_create with the key given, when not NULL: the caller's own
+ * (the original's POST /tenants), stored hashed like ours and entered in
+ * the key index of DATA_DIR, since it does not name its tenant.  It must
+ * be printable ASCII, SM_KEY_MIN to SM_KEY_MAX - 1 characters, and not
+ * begin with "sm_": else SM_EUSAGE, saying why.  SM_EEXIST also when
+ * another tenant has that key.
+ */
+#define SM_KEY_MIN 16
+int sm_tenant_create_key(const struct sm_config *cfg, const char *name,
+    const char *slug, const char *given, char *slug_out,
+    char key[SM_KEY_MAX], int64_t *created_at);
+/*
+ * The slug of the tenant key names: sm_<slug>_... for ours, the key index
+ * for a key of the caller's choosing.  Returns 0 with a valid slug, or
+ * SM_EPERM with slug "" (without a message).  Whether the key is right is
+ * sm_tenant_auth's to say.
+ */
+int sm_tenant_key_slug(const struct sm_config *cfg, const char *key,
+    char slug[SM_SLUG_MAX + 1]);
 /* Replaces the key of an open tenant; writes the new one into key. */
 int sm_tenant_rotate_key(struct sm_db *db, char key[SM_KEY_MAX]);
 /*
- * Checks an API key against the tenant it names (sm_<slug>_...).  Returns
+ * Checks an API key against the tenant it names (sm_<slug>_..., or the
+ * key index for a key of the caller's choosing).  Returns
  * 0 with the slug in slug_out when it matches; SM_EPERM otherwise, in time
  * independent of whether the tenant exists.
  */

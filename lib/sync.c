@@ -48,6 +48,9 @@ struct syncer {
 	char **ignore;		/* the target's: the global list */
 	size_t nignore;
 	int64_t source_seq, target_seq;	/* how far the pair had got */
+	int64_t *kept;		/* target rows held back by this run */
+	size_t nkept, capkept;
+	int kept_sorted;
 	struct sm_buf data, msg;
 };
 
@@ -259,6 +262,11 @@ keep_target(struct syncer *sy, struct trow *r, const char *ext,
 		if ((rc = step(sy, stmt, "cannot flag a target property")) != 0)
 			return rc;
 	sqlite3_reset(stmt);
+	if (sy->nkept == sy->capkept)
+		sy->kept = sm_xrealloc(sy->kept, (sy->capkept = sy->capkept ?
+		    2 * sy->capkept : 16) * sizeof(*sy->kept));
+	sy->kept[sy->nkept++] = r->id;
+	sy->kept_sorted = 0;
 	sy->st->skipped++;
 	sy->st->warnings++;
 	if (strcmp(op, "conflict") == 0)
@@ -690,11 +698,71 @@ sync_changed(struct syncer *sy)
 	return rc;
 }
 
+static int
+id_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* 1 when this run has held target row id back already. */
+static int
+kept_already(struct syncer *sy, int64_t id)
+{
+	if (!sy->kept_sorted) {
+		if (sy->nkept > 0)
+			qsort(sy->kept, sy->nkept, sizeof(*sy->kept), id_cmp);
+		sy->kept_sorted = 1;
+	}
+	return sy->nkept > 0 && bsearch(&id, sy->kept, sy->nkept,
+	    sizeof(*sy->kept), id_cmp) != NULL;
+}
+
 /*
- * Manual changes stay flagged on the target until someone decides, but
- * are reported as warnings only by the sync that first sees them; the
- * count lets a daily job alert for as long as any is left.
+ * Manual changes stay flagged on the target until someone decides, and
+ * every run holds them back again (SPEC §5.3: warnings keeps the
+ * original's meaning): each flagged row of the pair that the change pass
+ * did not meet is decided again, which gives it its skip or conflict
+ * event and counts it in skipped and warnings, so that a daily job
+ * alerts for as long as any is left.  The flagged rows are found through
+ * their partial index (schema/005): O(flagged), whatever the size of the
+ * target.  A partial run (--id) looks at its ids only.
  */
+static int
+report_flagged(struct syncer *sy)
+{
+	sqlite3_stmt *stmt;
+	struct idlist l;
+	size_t i;
+	int rc;
+
+	if (sy->o->ids != NULL)
+		return 0;
+	stmt = sm_db_stmt(sy->db, "SELECT id, external_id "
+	    "FROM target_properties WHERE target_id = ? AND has_manual_changes "
+	    "AND (source_id IS NULL OR source_id = ?)");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
+	sqlite3_bind_int64(stmt, 2, sy->src->id);
+	memset(&l, 0, sizeof(l));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (!kept_already(sy, sqlite3_column_int64(stmt, 0)))
+			idlist_add(&l, (const char *)sqlite3_column_text(stmt,
+			    1));
+	sqlite3_reset(stmt);
+	rc = rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
+	    "cannot read flagged properties");
+	/* Decided after the walk: a decision writes to the rows walked. */
+	for (i = 0; rc == 0 && i < l.n; i++)
+		if ((rc = interrupted()) == 0)
+			rc = sync_id(sy, l.v[i], 0);
+	idlist_free(&l);
+	return rc;
+}
+
+/* The flagged rows of the pair left after the run (its stats' flagged). */
 static int
 count_flagged(struct syncer *sy)
 {
@@ -773,7 +841,8 @@ sm_sync(struct sm_db *db, const struct sm_config *cfg,
 		rc = write_state(&sy);
 	if (rc != 0)
 		goto out;
-	if ((rc = count_flagged(&sy)) != 0)
+	if ((rc = report_flagged(&sy)) != 0 ||
+	    (rc = count_flagged(&sy)) != 0)
 		goto out;
 	sm_sync_stats_json(st, &sy.msg);
 	rc = sm_run_finish(run, "success", sy.msg.data, NULL);
@@ -781,6 +850,7 @@ out:
 	if (began)
 		rc = sm_run_end(db, run, rc, o->dry_run, o->done, o->arg);
 	sm_strv_free(sy.ignore);
+	free(sy.kept);
 	sm_buf_free(&sy.data);
 	sm_buf_free(&sy.msg);
 	return rc;

@@ -43,6 +43,164 @@ new_key(const char *slug, char key[SM_KEY_MAX])
 	return 0;
 }
 
+/*
+ * A key of the caller's choosing (POST /tenants of the original's clients)
+ * does not name its tenant as ours do (sm_<slug>_...): the key index says
+ * which tenant it is.  DATA_DIR/keys/<BLAKE2b-256 of the key, hex> holds
+ * the slug; the tenant's own api_key_hash stays what decides, so an entry
+ * left behind by a deleted tenant or a rotated key lets nobody in.
+ */
+static int
+key_index_path(const struct sm_config *cfg, const char *key,
+    struct sm_buf *path)
+{
+	char hex[2 * crypto_generichash_BYTES + 1];
+
+	key_hash_hex(key, hex);
+	sm_buf_reset(path);
+	sm_buf_addf(path, "%s/keys/%s", cfg->data_dir, hex);
+	return 0;
+}
+
+int
+sm_tenant_key_slug(const struct sm_config *cfg, const char *key,
+    char slug[SM_SLUG_MAX + 1])
+{
+	const char *p, *q;
+	struct sm_buf path;
+	char buf[SM_SLUG_MAX + 2];
+	size_t n = 0;
+	FILE *f;
+
+	slug[0] = '\0';
+	if (key == NULL)
+		return SM_EPERM;
+	if (strncmp(key, "sm_", 3) == 0) {
+		p = key + 3;
+		if ((q = strchr(p, '_')) != NULL &&
+		    (size_t)(q - p) <= SM_SLUG_MAX) {
+			memcpy(slug, p, (size_t)(q - p));
+			slug[q - p] = '\0';
+		}
+	} else if (cfg->data_dir != NULL) {
+		sm_buf_init(&path);
+		key_index_path(cfg, key, &path);
+		if ((f = fopen(path.data, "r")) != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+		}
+		sm_buf_free(&path);
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && n <= SM_SLUG_MAX) {
+			memcpy(slug, buf, n);
+			slug[n] = '\0';
+		}
+	}
+	if (sm_slug_valid(slug))
+		return 0;
+	slug[0] = '\0';
+	return SM_EPERM;
+}
+
+/* Why key cannot be a key of the caller's choosing, or NULL. */
+static const char *
+key_refused(const char *key)
+{
+	const char *p;
+
+	if (strlen(key) < SM_KEY_MIN)
+		return "is shorter than 16 characters";
+	if (strlen(key) >= SM_KEY_MAX)
+		return "is longer than 127 characters";
+	if (strncmp(key, "sm_", 3) == 0)
+		return "begins with sm_, as the keys sm makes do";
+	for (p = key; *p != '\0'; p++)
+		if (*p <= ' ' || *p > '~')
+			return "has a character that is not printable ASCII "
+			    "(or a space): it travels in an HTTP header";
+	return NULL;
+}
+
+/* 1 when slug is a tenant whose key is key. */
+static int
+key_is_of(const struct sm_config *cfg, const char *slug, const char *key)
+{
+	char hex[2 * crypto_generichash_BYTES + 1];
+	struct sm_db *db;
+	char *hash;
+	int same = 0;
+
+	if (!sm_slug_valid(slug) ||
+	    sm_db_open(cfg, slug, SM_DB_READONLY, &db) != 0)
+		return 0;
+	key_hash_hex(key, hex);
+	if ((hash = sm_db_meta_get(db, "api_key_hash")) != NULL)
+		same = strcmp(hash, hex) == 0;
+	free(hash);
+	sm_db_close(db);
+	return same;
+}
+
+/*
+ * Enters key of tenant slug in the key index.  SM_EEXIST when another
+ * tenant has this key; an entry of a tenant gone or rekeyed is replaced.
+ */
+static int
+key_index_add(const struct sm_config *cfg, const char *slug, const char *key)
+{
+	struct sm_buf path, tmp;
+	char other[SM_SLUG_MAX + 1];
+	FILE *f;
+	int fd, rc = 0;
+
+	sm_buf_init(&path);
+	sm_buf_init(&tmp);
+	sm_buf_addf(&tmp, "%s/keys", cfg->data_dir);
+	if (mkdir(tmp.data, 0700) != 0 && errno != EEXIST) {
+		rc = sm_error(SM_EIO, "cannot create '%s': %s", tmp.data,
+		    strerror(errno));
+		goto out;
+	}
+	sm_buf_addf(&tmp, "/.new.XXXXXX");
+	key_index_path(cfg, key, &path);
+	if ((fd = mkstemp(tmp.data)) < 0 ||
+	    (f = fdopen(fd, "w")) == NULL) {
+		rc = sm_error(SM_EIO, "cannot create '%s': %s", tmp.data,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out_unlink;
+	}
+	fprintf(f, "%s\n", slug);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		rc = sm_error(SM_EIO, "cannot write '%s': %s", tmp.data,
+		    strerror(errno));
+		fclose(f);
+		goto out_unlink;
+	}
+	fclose(f);
+	/* link(2) does not replace: two tenants cannot take one key. */
+	if (link(tmp.data, path.data) == 0)
+		goto out_unlink;
+	if (errno != EEXIST)
+		rc = sm_error(SM_EIO, "cannot create '%s': %s", path.data,
+		    strerror(errno));
+	else if (sm_tenant_key_slug(cfg, key, other) == 0 &&
+	    strcmp(other, slug) != 0 && key_is_of(cfg, other, key))
+		rc = sm_error(SM_EEXIST, "this api_key is another tenant's: "
+		    "choose another");
+	else if (rename(tmp.data, path.data) != 0)
+		rc = sm_error(SM_EIO, "cannot rename '%s': %s", tmp.data,
+		    strerror(errno));
+out_unlink:
+	unlink(tmp.data);
+out:
+	sm_buf_free(&path);
+	sm_buf_free(&tmp);
+	return rc;
+}
+
 static int
 store_key(struct sm_db *db, const char *key)
 {
@@ -76,7 +234,17 @@ sm_tenant_create(const struct sm_config *cfg, const char *name,
     const char *slug, char *slug_out, char key[SM_KEY_MAX],
     int64_t *created_at)
 {
+	return sm_tenant_create_key(cfg, name, slug, NULL, slug_out, key,
+	    created_at);
+}
+
+int
+sm_tenant_create_key(const struct sm_config *cfg, const char *name,
+    const char *slug, const char *given, char *slug_out,
+    char key[SM_KEY_MAX], int64_t *created_at)
+{
 	char derived[SM_SLUG_MAX + 1], t[32];
+	const char *why;
 	struct sm_db *db;
 	int c, rc;
 
@@ -85,6 +253,8 @@ sm_tenant_create(const struct sm_config *cfg, const char *name,
 	if ((c = control_char(name)) >= 0)
 		return sm_error(SM_EUSAGE, "invalid tenant name: it holds a "
 		    "control character (U+%04X)", c);
+	if (given != NULL && (why = key_refused(given)) != NULL)
+		return sm_error(SM_EUSAGE, "api_key %s", why);
 	if (slug == NULL) {
 		if ((rc = sm_slug_from_name(name, derived)) != 0)
 			return rc;
@@ -97,8 +267,11 @@ sm_tenant_create(const struct sm_config *cfg, const char *name,
 		return rc;
 	*created_at = sm_now();
 	snprintf(t, sizeof(t), "%lld", (long long)*created_at);
-	if ((rc = new_key(slug, key)) != 0 ||
-	    (rc = sm_db_begin(db)) != 0)
+	if (given != NULL)
+		snprintf(key, SM_KEY_MAX, "%s", given);
+	else if ((rc = new_key(slug, key)) != 0)
+		goto fail;
+	if ((rc = sm_db_begin(db)) != 0)
 		goto fail;
 	if ((rc = sm_db_meta_set(db, "slug", slug)) != 0 ||
 	    (rc = sm_db_meta_set(db, "name", name)) != 0 ||
@@ -108,8 +281,11 @@ sm_tenant_create(const struct sm_config *cfg, const char *name,
 		sm_db_rollback(db);
 		goto fail;
 	}
-	snprintf(slug_out, SM_SLUG_MAX + 1, "%s", slug);
 	sm_db_close(db);
+	db = NULL;
+	if (given != NULL && (rc = key_index_add(cfg, slug, key)) != 0)
+		goto fail;
+	snprintf(slug_out, SM_SLUG_MAX + 1, "%s", slug);
 	return 0;
 fail:
 	sm_db_close(db);
@@ -145,7 +321,6 @@ sm_tenant_auth(const struct sm_config *cfg, const char *key,
 	char given[2 * crypto_generichash_BYTES + 1];
 	char stored[2 * crypto_generichash_BYTES + 1];
 	char slug[SM_SLUG_MAX + 1] = "";
-	const char *p, *q;
 	struct sm_db *db = NULL;
 	char *hash = NULL;
 	int found = 0;
@@ -156,14 +331,7 @@ sm_tenant_auth(const struct sm_config *cfg, const char *key,
 	 * so that a missing tenant costs the same comparison as a bad key. */
 	memset(stored, '0', sizeof(stored) - 1);
 	stored[sizeof(stored) - 1] = '\0';
-	if (key != NULL && strncmp(key, "sm_", 3) == 0) {
-		p = key + 3;
-		if ((q = strchr(p, '_')) != NULL &&
-		    (size_t)(q - p) <= SM_SLUG_MAX) {
-			memcpy(slug, p, (size_t)(q - p));
-			slug[q - p] = '\0';
-		}
-	}
+	sm_tenant_key_slug(cfg, key, slug);
 	if (sm_slug_valid(slug) &&
 	    sm_db_open(cfg, slug, SM_DB_READONLY, &db) == 0 &&
 	    (hash = sm_db_meta_get(db, "api_key_hash")) != NULL &&

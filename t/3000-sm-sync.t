@@ -3,7 +3,7 @@
 # through the commands; event and run record formats; exit codes.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 58
+plan 62
 
 SM_NOW=2026-11-29T05:00:00Z
 export SM_NOW
@@ -127,6 +127,12 @@ sqlite3 data/my-company.db "SELECT json_extract(data, '$.price'), \
 echo '510000|1|source has changes but target has manual modifications' >want
 check_same 'the seed warning is on the property' want got
 
+# Someone decides: the website's PROP001 stays as edited.  Until then
+# every sync would hold it back again, with its warning.
+check_exit 'accept the manual PROP001' 0 \
+    sm-sync listings website --accept-manual --id PROP001 --stats
+check 'accepted 1, flagged 0' grep_q '"accepted":1,"flagged":0,' out
+
 # Use case 5: the daily automated sync, as a shell script for cron.
 cat >daily-sync.sh <<'EOF'
 #!/bin/sh
@@ -172,6 +178,10 @@ WARNING: 1 properties have manual changes!
 EOF
 check_same 'and says why' want out
 check 'stats.warnings read with jq' test "$(jq .stats.warnings sync.json)" = 1
+# The seed's meaning of warnings (SPEC §5.3): the next day, the edit still
+# unresolved, the script alerts again.
+check_exit 'the next day, still unresolved: exits 1 again' 1 ./daily-sync.sh
+check_same 'and says why again' want out
 check_exit 'without --fail-on-warnings a warning is still exit 0' 0 \
     sm-sync listings website --id PROP003
 
@@ -198,15 +208,15 @@ check 'its hash is XXH3-128 of the canonical data' test \
 # --history: past sync runs.
 check_exit 'history of one pair' 0 sm-sync --history listings staging
 cat >want <<'EOF'
-{"run":16,"kind":"sync","source":"listings","target":"staging","started_at":"2026-11-29T05:00:00Z","finished_at":"2026-11-29T05:00:00Z","status":"success","stats":{"created":3,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":0,"examined":3}}
+{"run":19,"kind":"sync","source":"listings","target":"staging","started_at":"2026-11-29T05:00:00Z","finished_at":"2026-11-29T05:00:00Z","status":"success","stats":{"created":3,"updated":0,"deleted":0,"unchanged":0,"skipped":0,"warnings":0,"conflicts":0,"accepted":0,"flagged":0,"examined":3}}
 EOF
 check_same 'the run record' want out
 check_exit 'history of a source' 0 sm-sync --history listings
 check 'every sync run, oldest first' test "$(jq -c .run out | tr '\n' ' ')" = \
-    '2 3 5 7 9 11 14 15 16 '
+    '2 3 5 7 9 10 12 15 17 18 19 '
 check 'only sync runs' test "$(jq -r .kind out | sort -u)" = sync
 check_exit 'history of everything' 0 sm-sync --history
-check 'the same runs' test "$(wc -l <out)" = 9
+check 'the same runs' test "$(wc -l <out)" = 11
 sm-sync -n listings staging >/dev/null 2>&1
 check_exit 'a dry run is not recorded' 0 sm-sync --history listings staging
 check 'still one run' test "$(wc -l <out)" = 1
@@ -225,6 +235,7 @@ for t in website database api; do
 done 2>/dev/null | jq -c '{op, target, id: .external_id, price: .data.price}' >got
 cat >want <<'EOF'
 {"op":"update","target":"website","id":"PROP002","price":240000}
+{"op":"skip","target":"website","id":"PROP003","price":399000}
 {"op":"conflict","target":"database","id":"PROP002","price":1}
 {"op":"update","target":"api","id":"PROP002","price":240000}
 EOF
@@ -249,13 +260,14 @@ sqlite3 data/my-company.db "SELECT t.external_id, s.name, t.has_manual_changes \
     WHERE t.target_id = 1 ORDER BY t.external_id" >got
 cat >want <<'EOF'
 M001|manual|0
-PROP001|listings|1
+PROP001|listings|0
 PROP002|listings|0
 PROP003|listings|1
 EOF
 check_same 'each row knows its source' want got
 check_exit 'the first source is not disturbed' 0 sm-sync listings website --stats
-check 'nothing to do' grep_q '"examined":0}' out
+check 'nothing to do but hold PROP003 back again' \
+    grep_q '"skipped":1,"warnings":1,"conflicts":0,"accepted":0,"flagged":1,"examined":1}' out
 
 # Exit codes.
 check_exit 'no operands' 64 sm-sync

@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 218
+plan 251
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -23,12 +23,15 @@ check 'that says why first' test "$(sed -n 1p err)" = \
     "sm-serve: extra operand 'foo'"
 
 expect 'GET /health' 200 GET /health
-check 'status and version' jq_q '.status == "ok" and .version == "0.1.0"'
+check 'status and version' jq_q '.status == "healthy" and .version == "0.1.0"'
 check 'JSON content type' grep -qi '^Content-Type: application/json' headers
 
 # Tenants: the admin key, compared in constant time.
 expect 'POST /tenants without the admin key' 401 POST /tenants -H "$J" \
     -d '{"name":"Acme"}'
+check 'names the settings' jq_q '.error | test("X-Admin-Key") and
+    test("serve.admin_key_file") and test("serve.open_registration")'
+check 'detail, the original'"'"'s key, says the same' jq_q '.detail == .error'
 expect 'POST /tenants with a bad admin key' 401 POST /tenants \
     -H 'X-Admin-Key: admin-key-for-test' -H "$J" -d '{"name":"Acme"}'
 expect 'POST /tenants' 201 POST /tenants -H "$ADMIN" -H "$J" \
@@ -56,8 +59,26 @@ check 'names the name and the member' \
 expect 'an accented name' 201 POST /tenants -H "$ADMIN" -H "$J" \
     -d '{"name":"Peñalver Inmobiliaria"}'
 check 'its slug, transliterated' jq_q '.id == "penalver-inmobiliaria"'
-expect 'an api_key is not taken' 422 POST /tenants -H "$ADMIN" -H "$J" \
-    -d '{"name":"X","api_key":"mine"}'
+# The original's body: a key of the caller's choosing, stored hashed.
+expect 'an api_key shorter than 16 characters' 422 POST /tenants \
+    -H "$ADMIN" -H "$J" -d '{"name":"X","api_key":"generated_key"}'
+check 'says why' jq_q '.error == "api_key is shorter than 16 characters"'
+expect 'an api_key like ours' 422 POST /tenants -H "$ADMIN" -H "$J" \
+    -d '{"name":"X","api_key":"sm_acme_0123456789abcdef"}'
+expect 'an api_key of the caller'"'"'s' 201 POST /tenants -H "$ADMIN" \
+    -H "$J" -d '{"name":"Company","api_key":"generated_key_0123"}'
+check 'is the key of the answer' jq_q '.id == "company" and
+    .api_key == "generated_key_0123"'
+expect 'and opens the tenant' 200 GET /sources \
+    -H 'X-API-Key: generated_key_0123'
+check 'stored hashed only' sh -c '! grep -rq generated_key_0123 data'
+expect 'another tenant with the same key' 409 POST /tenants -H "$ADMIN" \
+    -H "$J" -d '{"name":"Company Two","api_key":"generated_key_0123"}'
+expect 'a near key opens nothing' 401 GET /sources \
+    -H 'X-API-Key: generated_key_0124'
+check_exit 'sm-tenant delete company' 0 sm-tenant delete company --yes
+expect 'a deleted tenant'"'"'s key opens nothing' 401 GET /sources \
+    -H 'X-API-Key: generated_key_0123'
 expect 'no name' 422 POST /tenants -H "$ADMIN" -H "$J" -d '{"slug":"x"}'
 expect 'malformed JSON' 400 POST /tenants -H "$ADMIN" -H "$J" -d '{"name":'
 check 'says where' jq_q '.error | test("malformed JSON at byte")'
@@ -189,6 +210,30 @@ expect 'a rejected element' 200 POST /sources/1/import -H "$KA" -H "$J" \
     {"title":"no key"}]}'
 check 'is named by its position in data; ignored fields do not count' \
     jq_q '.rejects[0].line == 2 and .stats.unchanged == 1'
+# {"data":[...]} whatever the Content-Type, as the original (SPEC §5.7);
+# any other body is NDJSON.
+for ct in '' 'text/plain' 'application/x-www-form-urlencoded' 'text/json' \
+    'application/vnd.api+json' 'text/plain; charset=utf-8'; do
+	expect "{\"data\":[...]} as '$ct'" 200 \
+	    POST '/sources/1/import?dry_run=true' -H "$KA" \
+	    -H "Content-Type:$ct" -d ' {"data":[{"id":"Z1"},{"id":"Z2"}]}'
+	check '  is read as such' jq_q '.stats.created == 2 and
+	    .stats.rejected == 0'
+done
+expect 'curl -d, its form type' 200 POST '/sources/1/import?dry_run=true' \
+    -H "$KA" -d '{"data":[{"id":"A2"}]}'
+check 'imports' jq_q '.status == "success" and .stats.created == 1'
+expect 'NDJSON as text/plain' 200 POST '/sources/1/import?dry_run=true' \
+    -H "$KA" -H 'Content-Type: text/plain' --data-binary \
+    "$(printf '{"id":"Z1","data":[1]}\n{"id":"Z2"}')"
+check 'is NDJSON' jq_q '.stats.created == 2'
+expect '{"data":[...]} as NDJSON stays NDJSON' 200 \
+    POST '/sources/1/import?dry_run=true' -H "$KA" -H "$N" \
+    -d '{"data":[{"id":"Z1"}]}'
+check 'one record without a key' jq_q '.stats.rejected == 1'
+expect 'no body, no type' 200 POST '/sources/1/import?dry_run=true' \
+    -H "$KA" -H 'Content-Type:'
+check 'no records' jq_q '.stats.created == 0 and .stats.rejected == 0'
 expect 'white space between tokens is kept' 200 POST '/sources/1/import?dry_run=true' \
     -H "$KA" -H "$J" -d '{"data":[{"id":"ws4","v":[1 2 3]},
     {"id":"ws5","price":1 000 000},{"id":"ws6","ok":tr ue},
@@ -369,6 +414,8 @@ expect 'a bad kind' 400 GET '/runs?kind=backup' -H "$KA"
 expect 'POST /cleanup?days=30' 200 POST '/cleanup?days=30' -H "$KA"
 check 'nothing is that old' jq_q '.tenant == "acme" and
     .snapshots_deleted == 0 and .runs_deleted == 0'
+check 'the original'"'"'s status, deleted and days too' jq_q '
+    .status == "success" and .deleted == 0 and .days == 30'
 cp body CleanupResult.json
 expect 'a dry run of days=0 keep=0' 200 \
     POST '/cleanup?days=0&keep=0&dry_run=true' -H "$KA"

@@ -12,7 +12,7 @@ check_exit 'create-tenant "My Company"' 0 sm-tenant create "My Company"
 YOUR_API_KEY=$(jq -r .api_key out)
 serve_start
 API=${URL#http://}
-expect 'without serve.admin_key_file, no tenants over HTTP' 403 \
+expect 'without serve.admin_key_file, no tenants over HTTP' 401 \
     POST /tenants -H 'X-Admin-Key: ' -d '{"name":"X"}'
 
 # Use case 1: import properties from JSON.

@@ -35,6 +35,8 @@ present() {
 	perl)		have perl prove ;;
 	xxhash)		have xxh128sum ;;
 	cron)		have crontab ;;
+	python3-requests) have python3 &&
+		    python3 -c 'import requests' >/dev/null 2>&1 ;;
 	time)		[ -x /usr/bin/time ] ;;
 	linux-perf)	have perf ;;
 	sqlite3|jq|mandoc|curl|valgrind|make|gcc|sqlite-utils) have "$1" ;;

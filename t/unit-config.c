@@ -10,14 +10,15 @@
 #include "sm.h"
 #include "tap.h"
 
-#define PLAN	148
+#define PLAN	152
 
 static const char *envs[] = {
 	"SM_CONFIG", "SM_DATA_DIR", "SM_RETENTION_DAYS", "SM_KEEP_SNAPSHOTS",
 	"SM_HASH_IGNORE", "SM_BUSY_TIMEOUT_MS", "SM_MAX_RECORD_BYTES",
 	"SM_RUNS_DAYS", "SM_IMPORT_MAX_DELETE_RATIO", "SM_SERVE_LISTEN",
 	"SM_SERVE_THREADS", "SM_SERVE_MAX_BODY_BYTES",
-	"SM_SERVE_ADMIN_KEY_FILE", "XDG_CONFIG_HOME", "XDG_DATA_HOME", NULL
+	"SM_SERVE_ADMIN_KEY_FILE", "SM_SERVE_OPEN_REGISTRATION",
+	"XDG_CONFIG_HOME", "XDG_DATA_HOME", NULL
 };
 
 static char tmp[256];		/* the scratch directory, also $HOME */
@@ -133,7 +134,8 @@ is_default(const struct sm_config *c)
 	    c->serve_threads == 4 && c->serve_max_body_bytes == 64 << 20 &&
 	    c->serve_admin_key_file == NULL &&
 	    c->serve_tenant_requests == 8 && c->serve_timeout_s == 15 &&
-	    c->serve_max_connections == 1000;
+	    c->serve_max_connections == 1000 &&
+	    c->serve_open_registration == 0;
 	free(dd);
 	return same;
 }
@@ -192,7 +194,8 @@ test_keys(void)
 	    "  listen: 0.0.0.0:8080\n"
 	    "  threads: 16\n"
 	    "  max_body_bytes: 8M\n"
-	    "  admin_key_file: /etc/sm/admin.key\n");
+	    "  admin_key_file: /etc/sm/admin.key\n"
+	    "  open_registration: true\n");
 	if (!ok(rc == 0, "every key: loads"))
 		diag("%s", sm_errmsg());
 	is_str(c.path, "t.yaml", "path records the name");
@@ -211,6 +214,12 @@ test_keys(void)
 	ok(c.serve_max_body_bytes == 8 << 20, "serve.max_body_bytes 8M");
 	is_str(c.serve_admin_key_file, "/etc/sm/admin.key",
 	    "serve.admin_key_file");
+	ok(c.serve_open_registration == 1, "serve.open_registration: true");
+	sm_config_free(&c);
+	rc = load_str(&c, "serve: {open_registration: yes}\n");
+	ok(rc == SM_ECONFIG, "open_registration: yes is refused");
+	ok(strstr(sm_errmsg(), "expected true or false") != NULL,
+	    "open_registration: says true or false");
 	sm_config_free(&c);
 
 	rc = load_str(&c, "serve: {listen: \"[::1]:9000\", threads: 256}\n"
@@ -417,6 +426,7 @@ test_env(void)
 	setenv("SM_SERVE_THREADS", "8", 1);
 	setenv("SM_SERVE_MAX_BODY_BYTES", "1000", 1);
 	setenv("SM_SERVE_ADMIN_KEY_FILE", "/k", 1);
+	setenv("SM_SERVE_OPEN_REGISTRATION", "true", 1);
 	rc = load_str(&c, "");
 	f = path_in("data");
 	ok(rc == 0, "every variable: loads");
@@ -429,6 +439,7 @@ test_env(void)
 	ok(c.serve_threads == 8, "SM_SERVE_THREADS");
 	ok(c.serve_max_body_bytes == 1000, "SM_SERVE_MAX_BODY_BYTES");
 	is_str(c.serve_admin_key_file, "/k", "SM_SERVE_ADMIN_KEY_FILE");
+	ok(c.serve_open_registration == 1, "SM_SERVE_OPEN_REGISTRATION");
 	free(f);
 	sm_config_free(&c);
 	clear_env();
