@@ -95,8 +95,10 @@ awk 'BEGIN { for (i = 0; i < 300000; i++)
 curl -s -o long.out -X POST "$URL/sources/1/import" -H "$KA" \
     -H 'Content-Type: application/x-ndjson' --data-binary @long.ndjson &
 long=$!
+# The server holds the spool of the import (unlinked once open).
 i=0
-until ls tmp/sm-serve.* >/dev/null 2>&1 || [ $i -gt 200 ]; do
+until ls -l /proc/$SERVE_PID/fd 2>/dev/null | grep -q "$SCRATCH/tmp/sm-serve" ||
+    [ $i -gt 200 ]; do
 	sleep 0.02; i=$((i + 1))
 done
 sleep 0.3
