@@ -17,7 +17,8 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # xxhash gives xxh128sum, cron gives crontab to check the examples).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
-	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests
+	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
+	bc procps
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (progress timing, a burst of 200

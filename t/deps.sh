@@ -38,6 +38,8 @@ present() {
 	python3-requests) have python3 &&
 		    python3 -c 'import requests' >/dev/null 2>&1 ;;
 	time)		[ -x /usr/bin/time ] ;;
+	bc)		have bc ;;
+	procps)		have pgrep ;;
 	linux-perf)	have perf ;;
 	sqlite3|jq|mandoc|curl|valgrind|make|gcc|sqlite-utils) have "$1" ;;
 	*)	have dpkg-query &&
