@@ -6,7 +6,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 19
+plan 24
 
 ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || :
 sm-tenant create "Agency A" --slug a >a.json 2>/dev/null
@@ -21,6 +21,8 @@ mkdir tmp
 TMPDIR=$SCRATCH/tmp
 export TMPDIR
 cat >config.yaml <<EOF
+map_timeout_ms: 300
+map_max_bytes: 32M
 serve:
   timeout_s: 2
   tenant_requests: 4
@@ -161,8 +163,30 @@ echo "# slow bodies: $closed of 4 closed, the last after $t s"
 check 'slow bodies are closed after the deadline' sh -c \
     "test $closed = 4 && test \"\$(echo '$t < 4' | bc)\" = 1"
 
-# One tenant hammers (40 connections at once: imports, syncs, lists) while
-# another's GETs are timed one after the other.
+# The whole hostile set at once: one tenant hammers (40 connections at
+# once: imports, syncs, lists), imports through a runaway map and a greedy
+# one, and tries a map that would read a file, while 100 connections drip
+# headers; another tenant's GETs are timed one after the other.
+expect 'a map that names include is refused' 422 POST /sources -H "$KA" \
+    -H 'Content-Type: application/json' \
+    -d '{"name":"inc","type":"json","map":"include \"x\"; ."}'
+expect 'a runaway map is a source like another' 201 POST /sources -H "$KA" \
+    -H 'Content-Type: application/json' \
+    -d '{"name":"loop","type":"json","map":"def f: f; f"}'
+expect 'so is a greedy one' 201 POST /sources -H "$KA" \
+    -H 'Content-Type: application/json' \
+    -d '{"name":"greedy","type":"json","map":"[range(1e8)] | length"}'
+(while [ ! -e b.done ]; do
+	for s in 2 3; do
+		curl -s -m 30 -w '%{stderr}%{http_code}\n' -X POST \
+		    "$URL/sources/$s/import" -H "$KA" \
+		    -d '{"data":[{"id":"x1"},{"id":"x2"}]}' \
+		    >>evil.$s 2>>evil.codes || :
+		echo >>evil.$s
+	done
+done) &
+evil=$!
+hold headers 100 30
 n=0
 {
 	while [ $n -lt 400 ]; do
@@ -195,6 +219,15 @@ for i in $(seq 1 200); do
 done
 touch b.done
 wait $hammer || :
+wait $evil || :
+kill $HOLD 2>/dev/null || :
+wait $HOLD 2>/dev/null || :
+echo "# the runaway and greedy imports: $(wc -l <evil.codes) answered" \
+    "($(grep -c '^200' evil.codes || :) 200, $(grep -c '^503' evil.codes || :) 503)"
+check 'the runaway imports were answered, their records rejected' sh -c \
+    'grep -q "^200" evil.codes && grep -q "\"rejected\":2" evil.2 &&
+    grep -q "\"rejected\":2" evil.3'
+expect 'the server still answers /health' 200 GET /health
 sort -k2 -n b.times | awk '{ t[NR] = $2 } END {
     printf "# p99 %.3f s over %d GETs of tenant b during the attack " \
         "(median %.3f s, max %.3f s)\n", t[int(NR * 0.99 + 0.5)], NR,
