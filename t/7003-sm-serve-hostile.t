@@ -1,8 +1,9 @@
 #!/bin/sh -e
 # sm-serve against hostile clients (sm-serve(1), HOSTILE CLIENTS): a client
 # that leaves while its write waits, idle connections past the limit,
-# slowloris headers and bodies, and one tenant hammering while another's
-# GETs are timed.  Deadlines are short here: serve.timeout_s 2.
+# slowloris headers and bodies, then all at once: one tenant hammering,
+# importing through runaway maps and dripping headers while another's GETs
+# are timed.  Deadlines are short here: serve.timeout_s 2.
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
