@@ -143,7 +143,8 @@ void
 sm_buf_add(struct sm_buf *b, const void *p, size_t n)
 {
 	sm_buf_grow(b, n);
-	memcpy(b->data + b->len, p, n);
+	if (n > 0)	/* p may be NULL then, which memcpy() forbids */
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }
