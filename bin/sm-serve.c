@@ -968,14 +968,16 @@ check_key_file(void)
 /*
  * Sets the limits from the configuration.  The file descriptors must
  * cover every connection, and a few for each worker (a tenant file, its
- * WAL, a spool): the soft limit is raised as far as the hard one, and
- * max_connections lowered, with a warning, when even that is short.
+ * WAL, a spool), with the tenant handles each worker and I/O thread
+ * keeps (sm_db_open_cached: three descriptors at most each): the soft
+ * limit is raised as far as the hard one, and max_connections lowered,
+ * with a warning, when even that is short.
  */
 static void
 limits(unsigned int threads)
 {
 	struct rlimit rl;
-	rlim_t need, spare = 64 + 8 * (rlim_t)threads;
+	rlim_t need, spare = 64 + (8 + 6 * SM_DB_KEPT) * (rlim_t)threads;
 
 	timeout_s = cli.cfg.serve_timeout_s;
 	tenant_max = cli.cfg.serve_tenant_requests;
@@ -1047,6 +1049,8 @@ main(int argc, char *argv[])
 	threads = threads_value();
 	limits(threads);
 	ai = resolve(listen_opt != NULL ? listen_opt : cli.cfg.serve_listen);
+	/* Each thread keeps the tenant handles it opened (issue 13). */
+	sm_db_keep();
 	if ((rc = sm_db_init_dir(&cli.cfg)) != 0 ||
 	    (rc = sm_api_new(&api, &cli.cfg)) != 0)
 		errx(sm_exitcode(rc), "%s", sm_errmsg());

@@ -2541,8 +2541,8 @@ sm_api_finish(struct sm_api_req *r)
 	if (r->route->body == BODY_RECORDS && !spool_close(r))
 		return;
 	if (r->route->auth == AUTH_TENANT) {
-		rc = sm_db_open(r->api->cfg, r->slug, r->route->write ? 0 :
-		    SM_DB_READONLY, &r->db);
+		rc = sm_db_open_cached(r->api->cfg, r->slug,
+		    r->route->write ? 0 : SM_DB_READONLY, &r->db);
 		/* A tenant deleted since its key was checked is no tenant. */
 		if (rc != 0) {
 			fail_rc(r, rc == SM_ENOENT ? SM_EPERM : rc);
@@ -2550,7 +2550,7 @@ sm_api_finish(struct sm_api_req *r)
 		}
 	}
 	r->route->fn(r);
-	sm_db_close(r->db);
+	sm_db_release(r->db);
 	r->db = NULL;
 	if (!r->ready) {
 		fail(r, 500, "internal error");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,26 @@ struct sm_db {
 	char *path;
 	struct stmt_cache *cache;
 	size_t ncache, capcache;
+	int flags;		/* SM_DB_READONLY of sm_db_open */
+	int exclusive;		/* opened in exclusive locking mode */
+	int mib;		/* page cache size set, in MiB */
+	int kept;		/* from sm_db_open_cached: to sm_db_release */
+	dev_t dev;		/* the file opened, for sm_db_open_cached */
+	ino_t ino;
 };
+
+/*
+ * The handles sm_db_release keeps, per thread, most recently used first
+ * (see sm_db_open_cached).
+ */
+struct kept {
+	struct sm_db *db[SM_DB_KEPT];
+	size_t n;
+};
+
+static int keeping;
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
 
 int
 sm_db_path(const struct sm_config *cfg, const char *slug, struct sm_buf *path)
@@ -218,6 +238,7 @@ sm_db_cache(struct sm_db *db, int mib)
 	/* PRAGMA takes no parameters; the number is ours, not input. */
 	snprintf(pragma, sizeof(pragma), "PRAGMA cache_size = %d",
 	    -1024 * mib);
+	db->mib = mib;
 	return sm_db_exec(db, pragma);
 }
 
@@ -237,6 +258,7 @@ connect(struct sm_db *db, const struct sm_config *cfg, int exclusive)
 		return sm_db_error(db, rc, "cannot open");
 	sqlite3_extended_result_codes(db->db, 1);
 	sqlite3_progress_handler(db->db, 1000, progress, NULL);
+	db->exclusive = exclusive;
 	if (exclusive &&
 	    (rc = sm_db_exec(db, "PRAGMA locking_mode = EXCLUSIVE")) != 0)
 		return rc;
@@ -276,6 +298,11 @@ sm_db_open(const struct sm_config *cfg, const char *slug, int flags,
 		goto out;
 	}
 	db = sm_xcalloc(1, sizeof(*db));
+	db->flags = flags & SM_DB_READONLY;
+	if (!(flags & SM_DB_CREATE)) {
+		db->dev = st.st_dev;
+		db->ino = st.st_ino;
+	}
 	snprintf(db->slug, sizeof(db->slug), "%s", slug);
 	db->path = sm_xstrdup(path.data);
 	rc = connect(db, cfg, 0);
@@ -326,6 +353,151 @@ sm_db_close(struct sm_db *db)
 	sqlite3_close(db->db);
 	free(db->path);
 	free(db);
+}
+
+static void
+kept_free(void *arg)
+{
+	struct kept *k = arg;
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		sm_db_close(k->db[i]);
+	free(k);
+}
+
+/* Without a key, handles are opened and closed as by the commands. */
+static void
+kept_init(void)
+{
+	keeping = pthread_key_create(&kept_key, kept_free) == 0;
+}
+
+void
+sm_db_keep(void)
+{
+	pthread_once(&kept_once, kept_init);
+}
+
+void
+sm_db_kept_close(void)
+{
+	struct kept *k;
+
+	if (!keeping || (k = pthread_getspecific(kept_key)) == NULL)
+		return;
+	pthread_setspecific(kept_key, NULL);
+	kept_free(k);
+}
+
+/* Takes the handle of path (read-only or not) out of this thread's. */
+static struct sm_db *
+kept_take(const char *path, int ro)
+{
+	struct kept *k = pthread_getspecific(kept_key);
+	struct sm_db *db;
+	size_t i;
+
+	if (k == NULL)
+		return NULL;
+	for (i = 0; i < k->n; i++) {
+		db = k->db[i];
+		if (db->flags == ro && strcmp(db->path, path) == 0) {
+			memmove(&k->db[i], &k->db[i + 1],
+			    (k->n - i - 1) * sizeof(k->db[0]));
+			k->n--;
+			return db;
+		}
+	}
+	return NULL;
+}
+
+int
+sm_db_open_cached(const struct sm_config *cfg, const char *slug, int flags,
+    struct sm_db **out)
+{
+	struct sm_buf path;
+	struct sm_db *db;
+	struct stat st;
+	int rc;
+
+	if (!keeping || (flags & SM_DB_CREATE))
+		return sm_db_open(cfg, slug, flags, out);
+	*out = NULL;
+	sm_buf_init(&path);
+	if ((rc = sm_db_path(cfg, slug, &path)) != 0)
+		goto out;
+	if (stat(path.data, &st) != 0) {
+		rc = errno == ENOENT ? sm_error(SM_ENOENT, "no tenant '%s' "
+		    "in '%s'", slug, cfg->data_dir) : sm_error(SM_EIO,
+		    "cannot open '%s': %s", path.data, strerror(errno));
+		if ((db = kept_take(path.data, flags & SM_DB_READONLY)))
+			sm_db_close(db);
+		goto out;
+	}
+	/* The same file still, not one deleted or put in its place. */
+	if ((db = kept_take(path.data, flags & SM_DB_READONLY)) != NULL) {
+		if (db->dev == st.st_dev && db->ino == st.st_ino &&
+		    sqlite3_get_autocommit(db->db)) {
+			*out = db;
+			goto out;
+		}
+		sm_db_close(db);
+	}
+	if ((rc = sm_db_open(cfg, slug, flags, &db)) == 0) {
+		db->kept = 1;
+		*out = db;
+	}
+out:
+	sm_buf_free(&path);
+	return rc;
+}
+
+/* 1 when db may serve the next request as a fresh handle would. */
+static int
+reusable(struct sm_db *db)
+{
+	sqlite3_stmt *stmt;
+	size_t i;
+
+	if (db->exclusive)
+		return 0;
+	/* A statement stepped and not reset holds its read snapshot. */
+	for (i = 0; i < db->ncache; i++)
+		sqlite3_reset(db->cache[i].stmt);
+	for (stmt = sqlite3_next_stmt(db->db, NULL); stmt != NULL;
+	    stmt = sqlite3_next_stmt(db->db, stmt))
+		if (sqlite3_stmt_busy(stmt))
+			return 0;
+	if (!sqlite3_get_autocommit(db->db))
+		return 0;
+	return db->mib == SM_CACHE_MIB || sm_db_cache(db, SM_CACHE_MIB) == 0;
+}
+
+void
+sm_db_release(struct sm_db *db)
+{
+	struct kept *k;
+
+	if (db == NULL)
+		return;
+	if (!db->kept || !keeping || !reusable(db)) {
+		sm_db_close(db);
+		return;
+	}
+	if ((k = pthread_getspecific(kept_key)) == NULL) {
+		k = sm_xcalloc(1, sizeof(*k));
+		if (pthread_setspecific(kept_key, k) != 0) {
+			free(k);
+			sm_db_close(db);
+			return;
+		}
+	}
+	if (k->n == SM_DB_KEPT)
+		sm_db_close(k->db[--k->n]);
+	memmove(&k->db[1], &k->db[0], k->n * sizeof(k->db[0]));
+	k->db[0] = db;
+	k->n++;
 }
 
 const char *

@@ -479,6 +479,24 @@ int sm_db_init_dir(const struct sm_config *cfg);
 int sm_db_open(const struct sm_config *cfg, const char *slug, int flags,
     struct sm_db **db);
 void sm_db_close(struct sm_db *db);
+/*
+ * For a server: after sm_db_keep(), sm_db_open_cached() gives the handle
+ * the calling thread released last for this tenant and mode, when the
+ * file is still the one it opened (same device and inode: a tenant
+ * deleted is SM_ENOENT, one made again a new handle) and no transaction
+ * is open on it; else it opens one as sm_db_open() does (no migration
+ * check on reuse).  sm_db_release() keeps up to SM_DB_KEPT handles a
+ * thread, the least recently used closed first, and closes the rest;
+ * a thread's are closed when it exits, or by sm_db_kept_close().
+ * Without sm_db_keep() (the commands), these are sm_db_open() and
+ * sm_db_close().
+ */
+#define SM_DB_KEPT	8
+void sm_db_keep(void);
+int sm_db_open_cached(const struct sm_config *cfg, const char *slug,
+    int flags, struct sm_db **db);
+void sm_db_release(struct sm_db *db);
+void sm_db_kept_close(void);
 const char *sm_db_slug(const struct sm_db *db);
 /* Path of the open tenant file. */
 const char *sm_db_file(const struct sm_db *db);

@@ -333,14 +333,14 @@ sm_tenant_auth(const struct sm_config *cfg, const char *key,
 	stored[sizeof(stored) - 1] = '\0';
 	sm_tenant_key_slug(cfg, key, slug);
 	if (sm_slug_valid(slug) &&
-	    sm_db_open(cfg, slug, SM_DB_READONLY, &db) == 0 &&
+	    sm_db_open_cached(cfg, slug, SM_DB_READONLY, &db) == 0 &&
 	    (hash = sm_db_meta_get(db, "api_key_hash")) != NULL &&
 	    strlen(hash) == sizeof(stored) - 1) {
 		memcpy(stored, hash, sizeof(stored));
 		found = 1;
 	}
 	free(hash);
-	sm_db_close(db);
+	sm_db_release(db);
 	key_hash_hex(key != NULL ? key : "", given);
 	if (sodium_memcmp(given, stored, sizeof(stored) - 1) == 0 && found) {
 		snprintf(slug_out, SM_SLUG_MAX + 1, "%s", slug);
