@@ -5,7 +5,7 @@
 -- row of the endpoint and sort them; and the property counts of GET
 -- /sources and /targets read only this index (deleted_at is in it so that
 -- SQLite counts the partial index as covering).  Tombstones stay out.
-CREATE INDEX source_properties_live ON source_properties
+CREATE INDEX IF NOT EXISTS source_properties_live ON source_properties
 	(source_id, deleted_at) WHERE deleted_at IS NULL;
-CREATE INDEX target_properties_live ON target_properties
+CREATE INDEX IF NOT EXISTS target_properties_live ON target_properties
 	(target_id, deleted_at) WHERE deleted_at IS NULL;

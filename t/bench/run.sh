@@ -12,6 +12,11 @@
 #	BENCH_PROFILE_N	records for the callgrind profile (50000)
 #	BENCH_OUT	the report (BENCH.md at the top of the tree)
 #	GEN		the generator binary (built by make bench)
+#	BENCH_HTTP	1 (default): also sm-serve under wrk beside nginx
+#			(t/bench/http.sh, its knobs there), as the section
+#			"## HTTP" of BENCH.md; 0: not
+#	BENCH_ONLY	http: only that section, put in place of the one
+#			in BENCH.md, the rest of it kept as it is
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 N=${BENCH_N:-1000000}
@@ -58,6 +63,27 @@ if [ -z "$GEN" ]; then
 fi
 
 say() { printf 'bench: %s\n' "$*" >&2; }
+
+# http_section REPORT: runs t/bench/http.sh and puts its "## HTTP" in
+# REPORT, in place of the one there or else before "## Machine".
+http_section() {
+	GEN=$GEN W=$W sh "$TOP/t/bench/http.sh" >"$W/http.md"
+	[ -f "$1" ] || : >"$1"
+	awk -v sec="$W/http.md" '
+	function put() { while ((getline l < sec) > 0) print l; print ""; done = 1 }
+	/^## HTTP$/ { skip = 1; next }
+	skip && /^## / { skip = 0 }
+	skip { next }
+	/^## Machine$/ && !done { put() }
+	{ print }
+	END { if (!done) { print ""; put() } }' "$1" >"$1.http"
+	mv "$1.http" "$1"
+}
+if [ "${BENCH_ONLY:-}" = http ]; then
+	http_section "$OUT"
+	say "wrote the HTTP section of $OUT"
+	exit 0
+fi
 
 # The CPU pressure counter: microseconds some task waited for a CPU.
 cpu_wait() {
@@ -325,6 +351,9 @@ mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 	    "$(${CC:-cc} --version | head -1)"
 } >"$OUT.tmp"
 
+if [ "${BENCH_HTTP:-1}" != 0 ]; then
+	http_section "$OUT.tmp" || say "the HTTP part failed"
+fi
 if [ "$PROFILE" != 0 ]; then
 	sh "$TOP/t/bench/profile.sh" "$W" "$PROFILE" "$PROFILE_N" \
 	    >>"$OUT.tmp" || say "profile failed"
