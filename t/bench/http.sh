@@ -9,6 +9,7 @@
 #	BENCH_HTTP_N	listings synced into the target (5000)
 #	BENCH_HTTP_SECONDS	seconds of each wrk run (10)
 #	BENCH_SERVE	the sm-serve to measure (sm-serve in PATH)
+#	BENCH_COMMIT	what it was built from, for the report
 #
 # The commands (sm-tenant, sm-import, sm-sync) come from PATH.
 set -eu
@@ -164,7 +165,8 @@ trap - EXIT INT TERM
 
 echo "## HTTP"
 echo
-echo "sm-serve ($SERVE, serve.tenant_requests: $C, the rest default:" \
+echo "sm-serve at ${BENCH_COMMIT:-?}, run at $(date -u +%Y-%m-%dT%H:%MZ)" \
+    "($SERVE, serve.tenant_requests: $C, the rest default:" \
     "$(awk '/^sm-serve: listening/ { sub(/^sm-serve: /, ""); print; exit }' \
     "$H/serve.log")) against wrk -t2 -c$C -d${SECS}s --latency, keep-alive," \
     "on the same $(nproc)-core machine; tenant \`web\` holds $N listings" \

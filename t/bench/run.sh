@@ -67,7 +67,8 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 # http_section REPORT: runs t/bench/http.sh and puts its "## HTTP" in
 # REPORT, in place of the one there or else before "## Machine".
 http_section() {
-	GEN=$GEN W=$W sh "$TOP/t/bench/http.sh" >"$W/http.md"
+	GEN=$GEN W=$W BENCH_COMMIT=$commit sh "$TOP/t/bench/http.sh" \
+	    >"$W/http.md"
 	[ -f "$1" ] || : >"$1"
 	awk -v sec="$W/http.md" '
 	function put() { while ((getline l < sec) > 0) print l; print ""; done = 1 }
