@@ -1226,12 +1226,15 @@ member_strv(struct sm_api_req *r, jv o, const char *name, char ***list,
 struct page {
 	struct sm_api_req *r;
 	FILE *out;
+	char *vbuf;		/* out's buffer, of page_open */
 	int64_t after, limit;
 	int64_t n, last;
 	int more;
 };
 
 #define PAGE_FULL 1	/* returned by walks that stop at a full page */
+/* A page of 100 listings (85 kB) in two writes, not one for each 4 kB. */
+#define PAGE_BUF (64 * 1024)
 
 static int
 page_open(struct sm_api_req *r, struct page *pg)
@@ -1247,6 +1250,8 @@ page_open(struct sm_api_req *r, struct page *pg)
 		r->resp.detail = sm_xstrdup("cannot create a response file");
 		return -1;
 	}
+	pg->vbuf = sm_xmalloc(PAGE_BUF);
+	setvbuf(pg->out, pg->vbuf, _IOFBF, PAGE_BUF);
 	putc('[', pg->out);
 	return 0;
 }
@@ -1296,11 +1301,13 @@ page_close(struct page *pg, int rc, const char *const *keep)
 
 	if (rc < 0) {
 		fclose(pg->out);
+		free(pg->vbuf);
 		fail_rc(r, rc);
 		return;
 	}
 	fputs("]\n", pg->out);
 	reply_file(r, 200, pg->out);
+	free(pg->vbuf);
 	if (!pg->more || r->resp.status != 200)
 		return;
 	sm_buf_init(&link);
@@ -2089,6 +2096,7 @@ h_snap_list(struct sm_api_req *r)
 	if (page_open(r, &pg) == 0) {
 		if ((raw = raw_open(r)) == NULL) {
 			fclose(pg.out);
+			free(pg.vbuf);
 		} else {
 			if ((rc = sm_snap_list(r->db, &q, raw)) == 0)
 				rc = page_lines(&pg, raw);
@@ -2173,6 +2181,7 @@ h_runs(struct sm_api_req *r)
 		return;
 	if ((raw = raw_open(r)) == NULL) {
 		fclose(pg.out);
+		free(pg.vbuf);
 		return;
 	}
 	if ((rc = sm_run_history(r->db, kind, source, target, raw)) == 0)
