@@ -94,7 +94,10 @@ check 'source 1, "Property Listings"' jq_e '.id == 1 and
 cp "$(block '"PROP002"' json)" properties.json
 # "import 1 1 properties.json" is the original's command line: over HTTP
 # it is daily_sync.py's request.
-python3 - >out <<'EOF'
+# import_properties: properties.json into source 1, as daily_sync.py
+# posts it; the answer in out.
+import_properties() {
+	python3 - >out <<'EOF'
 import json, os, requests
 with open("properties.json") as f:
     properties = json.load(f)
@@ -102,6 +105,8 @@ r = requests.post(f"{os.environ['URL']}/sources/1/import",
     headers={"X-API-Key": os.environ["KEY"]}, json={"data": properties})
 print(json.dumps(r.json()))
 EOF
+}
+import_properties
 check "use case 1: Status: success, Stats: {'created': 2, 'updated': 0}" \
     jq_e '.status == "success" and .stats.created == 2 and
     .stats.updated == 0' out
@@ -122,14 +127,7 @@ check "use case 2: Stats: {'created': 2, 'updated': 0, 'skipped': 0, 'warnings':
 sed 's|  *//.*$||' "$(block 'UPDATED' json)" >properties.json
 check 'use case 4: the file is JSON without its comment' \
     jq_e '.[0].price == 520000' properties.json
-python3 - >out <<'EOF'
-import json, os, requests
-with open("properties.json") as f:
-    properties = json.load(f)
-r = requests.post(f"{os.environ['URL']}/sources/1/import",
-    headers={"X-API-Key": os.environ["KEY"]}, json={"data": properties})
-print(json.dumps(r.json()))
-EOF
+import_properties
 check "use case 4: Stats: {'created': 0, 'updated': 1}" \
     jq_e '.status == "success" and .stats.created == 0 and
     .stats.updated == 1' out
