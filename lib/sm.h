@@ -128,6 +128,8 @@ int sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1]);
 void sm_signals_catch(void);
 void sm_signals_committed(void);
 int sm_interrupted(void);
+/* SM_EINTR ("interrupted: nothing was written") when sm_interrupted(). */
+int sm_interrupt_check(void);
 int sm_signals_deferred(void);
 /* Raises the flag a caught signal raises (a server that waits for its
  * signals itself uses it to stop the runs in progress). */

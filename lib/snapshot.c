@@ -762,11 +762,8 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 	for (i = 0; i < d.n && rc == 0; i++) {
 		if (o->progress != NULL && i % 1024 == 0)
 			o->progress(i, (double)i / (double)d.n, o->arg);
-		if (sm_interrupted()) {
-			rc = sm_error(SM_EINTR, "interrupted: nothing was "
-			    "written");
+		if ((rc = sm_interrupt_check()) != 0)
 			break;
-		}
 		if ((rc = sm_prop_get_id(run->db, &p, d.v[i].prop_id)) < 0)
 			break;
 		if (rc == 0) {
@@ -1012,11 +1009,8 @@ restore_undo(struct sm_run *run, const struct sm_endpoint *e, int64_t id,
 		    more);
 	}
 	for (i = 0, rc = rc < 0 ? rc : 0; i < u.n && rc == 0; i++) {
-		if (sm_interrupted()) {
-			rc = sm_error(SM_EINTR, "interrupted: nothing was "
-			    "written");
+		if ((rc = sm_interrupt_check()) != 0)
 			break;
-		}
 		if ((rc = sm_prop_get_id(run->db, &p, u.v[i].prop_id)) < 0)
 			break;
 		snprintf(warning, sizeof(warning), "undo of restore run %lld",

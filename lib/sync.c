@@ -601,13 +601,6 @@ write_state(struct syncer *sy)
 	return step(sy, stmt, "cannot write the sync state");
 }
 
-static int
-interrupted(void)
-{
-	return sm_interrupted() ?
-	    sm_error(SM_EINTR, "interrupted: nothing was written") : 0;
-}
-
 /* Changes read from the log at a time: no cursor stays open on it. */
 #define CHANGE_BATCH 4096
 
@@ -675,7 +668,7 @@ sync_changed(struct syncer *sy)
 			    first) / (double)(sy->run->first_seq - first),
 			    sy->o->arg);
 		for (i = 0; rc == 0 && i < n; i++) {
-			if ((rc = interrupted()) != 0)
+			if ((rc = sm_interrupt_check()) != 0)
 				break;
 			if (batch[i].target && batch[i].seq > sy->target_seq)
 				rc = target_change(sy, batch[i].property_id,
@@ -692,7 +685,7 @@ sync_changed(struct syncer *sy)
 	free(batch);
 	idlist_unique(&later);
 	for (i = 0; rc == 0 && i < later.n; i++)
-		if ((rc = interrupted()) == 0)
+		if ((rc = sm_interrupt_check()) == 0)
 			rc = sync_id(sy, later.v[i], 1);
 	idlist_free(&later);
 	return rc;
@@ -756,7 +749,7 @@ report_flagged(struct syncer *sy)
 	    "cannot read flagged properties");
 	/* Decided after the walk: a decision writes to the rows walked. */
 	for (i = 0; rc == 0 && i < l.n; i++)
-		if ((rc = interrupted()) == 0)
+		if ((rc = sm_interrupt_check()) == 0)
 			rc = sync_id(sy, l.v[i], 0);
 	idlist_free(&l);
 	return rc;
@@ -835,7 +828,7 @@ sm_sync(struct sm_db *db, const struct sm_config *cfg,
 	if (o->ids != NULL) {
 		/* A partial run: the pair's position does not move. */
 		for (i = 0; o->ids[i] != NULL && rc == 0; i++)
-			if ((rc = interrupted()) == 0)
+			if ((rc = sm_interrupt_check()) == 0)
 				rc = sync_id(&sy, o->ids[i], 0);
 	} else if ((rc = sync_changed(&sy)) == 0)
 		rc = write_state(&sy);

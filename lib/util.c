@@ -595,6 +595,17 @@ sm_interrupted(void)
 	return interrupted != 0 && !committed;
 }
 
+/*
+ * SM_EINTR with the message of a run rolled back when a signal came
+ * before the commit point, else 0: the check of every run's loops.
+ */
+int
+sm_interrupt_check(void)
+{
+	return sm_interrupted() ?
+	    sm_error(SM_EINTR, "interrupted: nothing was written") : 0;
+}
+
 int
 sm_signals_deferred(void)
 {
