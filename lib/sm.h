@@ -49,6 +49,20 @@ int sm_error(int rc, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 const char *sm_errmsg(void);
 /*
+ * Diagnostics are worded by their front end: a lib message names an
+ * option or parameter by a mark, "{allow_mass_delete}", and each front end
+ * gives its words for the marks ("--allow-mass-delete" on the command
+ * line, "allow_mass_delete=true" in the API) with sm_wording_set(), once,
+ * before any work.  Only a format is worded, never its arguments.
+ */
+struct sm_wording {
+	const char *mark;	/* without braces; NULL ends the table */
+	const char *words;
+};
+void sm_wording_set(const struct sm_wording *w);
+/* Writes fmt with its marks worded into out; -1 if it does not fit. */
+int sm_word(const char *fmt, char *out, size_t size);
+/*
  * The code of that last error (SM_EINTERNAL when there was none): for a
  * caller that got only NULL back, as from sm_db_stmt().
  */

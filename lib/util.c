@@ -19,13 +19,76 @@ static _Thread_local int errcode;
  */
 static volatile sig_atomic_t interrupted, committed, deferred, catching;
 
+/* The front end's words for the {marks} of lib messages (sm_wording_set). */
+static const struct sm_wording *wording;
+
+void
+sm_wording_set(const struct sm_wording *w)
+{
+	wording = w;
+}
+
+/* Whether the len bytes at p are a mark's name: [a-z_]+. */
+static int
+is_mark(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!(p[i] >= 'a' && p[i] <= 'z') && p[i] != '_')
+			return 0;
+	return len > 0;
+}
+
+int
+sm_word(const char *fmt, char *out, size_t size)
+{
+	const struct sm_wording *w;
+	const char *p, *end, *words;
+	size_t n = 0, len, k;
+
+	for (p = fmt; *p != '\0'; p++) {
+		if (*p != '{' || (end = strchr(p + 1, '}')) == NULL ||
+		    !is_mark(p + 1, len = (size_t)(end - p - 1))) {
+			if (n + 1 >= size)
+				return -1;
+			out[n++] = *p;
+			continue;
+		}
+		/* A mark the front end has no words for keeps its name. */
+		words = p + 1;
+		k = len;
+		for (w = wording; w != NULL && w->mark != NULL; w++)
+			if (strlen(w->mark) == len &&
+			    memcmp(w->mark, p + 1, len) == 0) {
+				words = w->words;
+				k = strlen(words);
+				break;
+			}
+		if (n + k >= size)
+			return -1;
+		memcpy(out + n, words, k);
+		n += k;
+		p = end;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 int
 sm_error(int rc, const char *fmt, ...)
 {
+	char worded[512];
 	va_list ap;
 
+	/* Only the format is worded: an argument (a user's name) never is. */
+	if (strchr(fmt, '{') != NULL && sm_word(fmt, worded, sizeof(worded)) == 0)
+		fmt = worded;
 	va_start(ap, fmt);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+#pragma GCC diagnostic pop
 	va_end(ap);
 	errcode = rc;
 	return rc;
