@@ -11,6 +11,7 @@ SM_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
 	-Ilib $(shell pkg-config --cflags sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null)
 LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null) \
 	-ljq -lm -lpthread
+HTTPD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 # The Debian packages the build and the tests need (installed by "make deps";
@@ -34,6 +35,12 @@ FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 HDR = lib/sm.h
 LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
+# The HTTP front end, an archive of its own: only sm-serve links it (and
+# libmicrohttpd).  openapi.c and docs.c are made from data files.
+API_HDR = lib/api/api.h lib/api/sm-api.h
+API_GEN = lib/api/openapi.c lib/api/docs.c
+API_SRC = $(filter-out $(API_GEN), $(wildcard lib/api/*.c)) $(API_GEN)
+API_OBJ = $(API_SRC:.c=.o)
 BIN_SRC = $(wildcard bin/sm-*.c)
 BIN = $(BIN_SRC:.c=)
 UNIT_SRC = $(wildcard t/unit-*.c)
@@ -63,13 +70,32 @@ lib/schema.c: $(SCHEMA) Makefile
 	echo 'const size_t sm_nmigrations = sizeof(sm_migrations) / sizeof(sm_migrations[0]);'; \
 	} > $@.tmp && mv $@.tmp $@
 
+# A data file as a C string: $(EMBED) NAME FILE >OUT.c (see lib/embed.sh).
+EMBED = sh lib/embed.sh
+
+lib/api/openapi.c: schema/openapi.json lib/embed.sh
+	$(EMBED) sm_api_openapi_text schema/openapi.json >$@.tmp && mv $@.tmp $@
+
+lib/api/docs.c: lib/www/docs.html lib/embed.sh
+	$(EMBED) sm_api_docs_html lib/www/docs.html >$@.tmp && mv $@.tmp $@
+
+lib/api/%.o: lib/api/%.c $(HDR) $(API_HDR)
+	$(CC) $(SM_CFLAGS) $(HTTPD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+lib/api/libsmapi.a: $(API_OBJ)
+	rm -f $@
+	$(AR) rc $@ $(API_OBJ)
+	ranlib $@
+
 lib/libsm.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rc $@ $(LIB_OBJ)
 	ranlib $@
 
-bin/sm-serve: bin/sm-serve.c lib/libsm.a $(HDR)
-	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS) $(HTTPD_LIBS)
+bin/sm-serve: bin/sm-serve.c lib/api/libsmapi.a lib/libsm.a $(HDR) \
+    lib/api/sm-api.h
+	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/api/libsmapi.a \
+	    lib/libsm.a $(LIBS) $(HTTPD_LIBS)
 
 bin/sm-%: bin/sm-%.c lib/libsm.a $(HDR)
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS)
@@ -113,7 +139,8 @@ uninstall:
 	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${f#man/}; done
 
 clean:
-	rm -f lib/*.o lib/libsm.a lib/schema.c $(BIN) $(UNIT)
+	rm -f lib/*.o lib/libsm.a lib/schema.c lib/api/*.o lib/api/libsmapi.a \
+	    $(API_GEN) $(BIN) $(UNIT)
 
 .PHONY: all deps test check units demo install uninstall clean
 

@@ -1191,76 +1191,13 @@ int sm_cleanup_vacuum(struct sm_db *db);
 void sm_cleanup_stats_json(const char *slug,
     const struct sm_cleanup_stats *st, struct sm_buf *b);
 
-/* api.c */
+/* util.c */
 
 /* Splits "a,b,c" into a NULL-terminated list (empty items dropped). */
 char **sm_strv_split(const char *s, size_t *n);
 /* strcmp of two char * elements, for qsort of a string list. */
 int sm_strp_cmp(const void *a, const void *b);
 
-/*
- * The REST API of sm-serve (SPEC §5.7), free of any HTTP library.  The
- * server hands each request over in three steps, sm_api_begin (request
- * line and headers), sm_api_feed (each piece of the body, as it comes)
- * and sm_api_finish (the body is complete: the work is done), and after
- * any step at which sm_api_response() is no longer NULL it sends that
- * response and stops calling the other steps.  One struct sm_api serves
- * every thread; a request is used by one thread at a time.
- */
-struct sm_api;
-struct sm_api_req;
-
-enum { SM_API_HEADER, SM_API_QUERY };	/* kinds of sm_api_begin's get */
-
-/* What the server sends back; owned by the request. */
-struct sm_api_resp {
-	int status;		/* HTTP status */
-	const char *type;	/* Content-Type */
-	char *allow;		/* Allow of a 405, or NULL */
-	int retry_after;	/* seconds, of a 503; 0: none */
-	char *link;		/* Link to the next page of a list, or NULL */
-	char *location;		/* Location of what a 201 created, or NULL */
-	char *detail;		/* the cause of a 500, for the log only */
-	struct sm_buf body;	/* the body, when fd < 0 */
-	int fd;			/* else the body is this file from offset 0; */
-	uint64_t size;		/* the server may take it (then sets fd -1) */
-};
-
-/*
- * Makes the API of cfg (which must outlive it), reading the admin key
- * from serve.admin_key_file when set.  Returns 0, or SM_ECONFIG (the key
- * file is unreadable or empty) with *api NULL.
- */
-int sm_api_new(struct sm_api **api, const struct sm_config *cfg);
-void sm_api_free(struct sm_api *api);
-/*
- * Starts a request for method and path (decoded, without the query);
- * get(arg, SM_API_HEADER or SM_API_QUERY, name) returns a header or query
- * argument, or NULL, and is called during each step.  Routing, the key
- * and a Content-Length over the limit are checked here.  Never NULL.
- */
-struct sm_api_req *sm_api_begin(struct sm_api *api, const char *method,
-    const char *path, const char *(*get)(void *, int, const char *),
-    void *arg);
-/* Takes n bytes of the body; 1 when a response is ready (stop), else 0. */
-int sm_api_feed(struct sm_api_req *req, const char *data, size_t n);
-/* Does the work of a request whose body is complete. */
-void sm_api_finish(struct sm_api_req *req);
-/* The response once decided, else NULL. */
-struct sm_api_resp *sm_api_response(struct sm_api_req *req);
-/* The tenant the key of the request named, or NULL (for the log). */
-const char *sm_api_tenant(const struct sm_api_req *req);
-/*
- * 1 when the request, not yet answered, will write to its tenant: the
- * server may run such requests of one tenant one at a time.
- */
-int sm_api_writes(const struct sm_api_req *req);
-/* Frees the request, its response and its temporary files. */
-void sm_api_end(struct sm_api_req *req);
-/* Prints "METHOD PATH" of every route, one a line; 0 or SM_EIO. */
-int sm_api_routes(FILE *f);
-/* apidoc.c: the OpenAPI document (with ' for ") and the /docs page. */
-extern const char sm_api_openapi_text[];
-extern const char sm_api_docs_html[];
+/* The HTTP front end, lib/api/libsmapi.a, declares itself in lib/api/sm-api.h. */
 
 #endif

@@ -1,0 +1,790 @@
+/* See LICENSE file for copyright and license details. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "sm.h"
+#include "sm-api.h"
+#include "api.h"
+
+/*
+ * What a request brings: its query arguments and its body.  A body is
+ * refused once it passes its limit; a JSON body is kept for its handler
+ * (api_body_object and the api_member_* readers); an import body streams
+ * into the spool, a {"data":[...]} body split on the way into one record
+ * a line (split_byte below).
+ */
+
+#define JSON_BODY_MAX	(1024 * 1024)	/* bodies but records */
+#define SNIFF_MAX	65536	/* an import body's first bytes, to tell
+				   {"data":[...]} from NDJSON */
+
+/* Where the splitter of a {"data":[...]} body stands. */
+enum {
+	SP_START,	/* before the value */
+	SP_KEY_FIRST,	/* after '{': a name or '}' */
+	SP_KEY,		/* after ',': a name */
+	SP_KEY_STR,	/* inside a name */
+	SP_COLON,	/* after a name */
+	SP_DATA,	/* after "data": the array */
+	SP_ELEM_FIRST,	/* after '[': an element or ']' */
+	SP_ELEM,	/* after ',': an element */
+	SP_IN_ELEM,	/* inside an element: copied */
+	SP_ELEM_NEXT,	/* after an element: ',' or ']' */
+	SP_MEMBER_NEXT,	/* after the array: ',' or '}' */
+	SP_END		/* after the value: only whitespace */
+};
+
+/* Request arguments */
+
+const char *
+api_query(struct sm_api_req *r, const char *name)
+{
+	return r->get(r->arg, SM_API_QUERY, name);
+}
+
+const char *
+api_header(struct sm_api_req *r, const char *name)
+{
+	return r->get(r->arg, SM_API_HEADER, name);
+}
+
+/* An id: all digits, within int64_t.  Returns 1 and *v, or 0. */
+int
+api_parse_id(const char *s, int64_t *v)
+{
+	size_t n = strlen(s);
+	char *end;
+	long long x;
+
+	if (n == 0 || n > 19 || strspn(s, "0123456789") != n)
+		return 0;
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	if (v != NULL)
+		*v = x;
+	return 1;
+}
+
+int64_t
+api_id_of(struct sm_api_req *r, int i)
+{
+	int64_t v = 0;
+
+	api_parse_id(r->ids[i], &v);
+	return v;
+}
+
+/*
+ * A boolean argument: absent or "false"/"0" is 0, "true"/"1"/"" is 1.
+ * Returns 0, or -1 with a 400 answered.
+ */
+int
+api_arg_bool(struct sm_api_req *r, const char *name, int *v)
+{
+	const char *s = api_query(r, name);
+
+	*v = 0;
+	if (s == NULL || strcmp(s, "false") == 0 || strcmp(s, "0") == 0)
+		return 0;
+	if (strcmp(s, "true") == 0 || strcmp(s, "1") == 0 || s[0] == '\0') {
+		*v = 1;
+		return 0;
+	}
+	api_fail(r, 400, "invalid %s value '%s': expected true or false", name,
+	    s);
+	return -1;
+}
+
+/*
+ * A number argument in [min, max]; *v untouched when absent.  Returns 1
+ * when given, 0 when absent, -1 with a 400 answered.
+ */
+int
+api_arg_num(struct sm_api_req *r, const char *name, int64_t min, int64_t max,
+    int64_t *v)
+{
+	const char *s = api_query(r, name);
+	int64_t x;
+
+	if (s == NULL)
+		return 0;
+	if (!api_parse_id(s, &x)) {
+		api_fail(r, 400, "invalid %s value '%s': expected a number",
+		    name, s);
+		return -1;
+	}
+	if (x < min || x > max) {
+		api_fail(r, 400, "invalid %s value '%s': expected %" PRId64
+		    " to %" PRId64, name, s, min, max);
+		return -1;
+	}
+	*v = x;
+	return 1;
+}
+
+/* A time argument (SPEC §4 forms); *ms untouched when absent. */
+int
+api_arg_time(struct sm_api_req *r, const char *name, int64_t *ms)
+{
+	const char *s = api_query(r, name);
+
+	if (s == NULL)
+		return 0;
+	if (sm_time_parse(s, sm_now(), ms) != 0) {
+		api_fail(r, 400, "invalid %s value: %s", name, sm_errmsg());
+		return -1;
+	}
+	return 1;
+}
+
+/* Request bodies */
+
+static void
+too_large(struct sm_api_req *r)
+{
+	if (r->route->body == BODY_JSON)
+		api_fail(r, 413, "request body larger than %zu bytes",
+		    r->body_max);
+	else
+		api_fail(r, 413, "request body larger than %zu bytes "
+		    "(serve.max_body_bytes)", r->body_max);
+}
+
+/*
+ * Creates the spool file, named (sm_import reads files by name) and
+ * removed by sm_api_end.  Where the system can name an open file
+ * (/dev/fd), the file is unlinked at once and named by its descriptor, so
+ * that a crash of the server leaves nothing behind.  Returns 0, or -1
+ * with 500 answered.
+ */
+int
+api_spool_create(struct sm_api_req *r)
+{
+	const char *dir = getenv("TMPDIR");
+	struct stat a, b;
+	char byfd[32];
+	int fd, wfd = -1;
+
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+	r->spool_path = sm_xmalloc(strlen(dir) + 32);
+	sprintf(r->spool_path, "%s/sm-serve.XXXXXX", dir);
+	if ((fd = mkstemp(r->spool_path)) >= 0 &&
+	    (wfd = dup(fd)) >= 0 &&
+	    (r->spool = fdopen(wfd, "w")) != NULL) {
+		snprintf(byfd, sizeof(byfd), "/dev/fd/%d", fd);
+		if (fstat(fd, &a) == 0 && stat(byfd, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+			unlink(r->spool_path);
+			free(r->spool_path);
+			r->spool_path = sm_xstrdup(byfd);
+			r->spool_fd = fd;
+		} else
+			close(fd);
+		return 0;
+	}
+	if (wfd >= 0)
+		close(wfd);
+	if (fd >= 0) {
+		close(fd);
+		unlink(r->spool_path);
+	}
+	free(r->spool_path);
+	r->spool_path = NULL;
+	api_fail(r, 500, "internal error");
+	r->resp.detail = sm_xstrdup("cannot create a spool file");
+	return -1;
+}
+
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int ndjson_type(const char *);
+
+/*
+ * Gets ready for the body: refuses an announced size over the limit
+ * and opens the spool of an import.  Returns 1, or 0 with an answer.
+ */
+int
+api_body_open(struct sm_api_req *r)
+{
+	const char *cl, *ct;
+	unsigned long long n;
+	char *end;
+
+	r->body_max = r->api->cfg->serve_max_body_bytes;
+	if (r->route->body == BODY_JSON && r->body_max > JSON_BODY_MAX)
+		r->body_max = JSON_BODY_MAX;
+	if (r->route->body == BODY_NONE)
+		return 1;
+	if ((cl = api_header(r, "Content-Length")) != NULL) {
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (end != cl && (errno == ERANGE || n > r->body_max)) {
+			too_large(r);
+			return 0;
+		}
+	}
+	if (r->route->body != BODY_RECORDS)
+		return 1;
+	if (api_spool_create(r) != 0)
+		return 0;
+	/*
+	 * application/json (with parameters, not application/jsonl) is one
+	 * document: {"data":[...]} or a bare array, else 422 as the
+	 * original's.  A type of NDJSON is NDJSON.  Any other type, or none,
+	 * is what the body's first bytes say (SPEC §5.7).
+	 */
+	ct = api_header(r, "Content-Type");
+	r->envelope = ct != NULL && strncasecmp(ct, "application/json",
+	    16) == 0 && strchr("; \t", ct[16]) != NULL;
+	r->sniffing = !r->envelope && !ndjson_type(ct);
+	return 1;
+}
+
+/*
+ * 1 when the media type ct names NDJSON or JSON Lines (application/
+ * x-ndjson, application/jsonl, ...): such a body is never sniffed.
+ */
+static int
+ndjson_type(const char *ct)
+{
+	static const char *const ends[] = { "ndjson", "jsonl", "jsonlines" };
+	size_t i, n, k;
+
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, "; \t");
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		k = strlen(ends[i]);
+		if (n > k && strncasecmp(ct + n - k, ends[i], k) == 0 &&
+		    strchr("/-+.", ct[n - k - 1]) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What the first bytes p (n) of an import body say it is, whatever its
+ * Content-Type (SPEC §5.7, as the original): 1 for {"data":[...]} (the
+ * first member is "data") or a bare array, 0 for NDJSON (anything else,
+ * a record of NDJSON being an object whose first member is not "data"),
+ * -1 when it cannot be told yet.
+ */
+static int
+sniff(const char *p, size_t n)
+{
+	static const char data[] = "data\"";
+	size_t i = 0, k;
+
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i == n)
+		return -1;
+	if (p[i] == '[')
+		return 1;
+	if (p[i++] != '{')
+		return 0;
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i == n)
+		return -1;
+	if (p[i++] != '"')
+		return 0;
+	for (k = 0; k < sizeof(data) - 1; k++) {
+		if (i + k == n)
+			return -1;
+		if (p[i + k] != data[k])
+			return 0;
+	}
+	return 1;
+}
+
+static int
+split_error(struct split *sp, int status, const char *msg)
+{
+	sp->status = status;
+	snprintf(sp->err, sizeof(sp->err), "%s", msg);
+	return -1;
+}
+
+static void
+split_end_elem(struct split *sp, struct sm_buf *out)
+{
+	sm_buf_addc(out, '\n');
+	sp->state = SP_ELEM_NEXT;
+}
+
+static int
+split_after_array(struct split *sp)
+{
+	sp->state = sp->top_array ? SP_END : SP_MEMBER_NEXT;
+	return 0;
+}
+
+/*
+ * One byte inside an element: copied to out, whitespace outside strings
+ * as one space, so that the element stays on its line without two
+ * tokens becoming one ("[1 2]" must not turn into "[12]").  Brackets are
+ * matched so that the element's end is found; the rest of JSON is left
+ * to the parser of each record, so that a bad record is one reject and
+ * not the whole body.
+ */
+static int
+split_elem_byte(struct split *sp, int c, struct sm_buf *out)
+{
+	if (sp->in_str) {
+		if (c == '\n' || c == '\r')
+			return split_error(sp, 400, "malformed JSON: a line "
+			    "break inside a string");
+		sm_buf_addc(out, c);
+		if (sp->esc)
+			sp->esc = 0;
+		else if (c == '\\')
+			sp->esc = 1;
+		else if (c == '"')
+			sp->in_str = 0;
+		return 0;
+	}
+	switch (c) {
+	case '"':
+		sp->in_str = 1;
+		sm_buf_addc(out, c);
+		return 0;
+	case '{':
+	case '[':
+		if (sp->depth == sizeof(sp->open))
+			return split_error(sp, 422, "a record nests deeper "
+			    "than 256 levels");
+		sp->open[sp->depth++] = (char)c;
+		sm_buf_addc(out, c);
+		return 0;
+	case '}':
+	case ']':
+		if (sp->depth == 0) {
+			/* A scalar element, ended by the array's ']'. */
+			if (c == '}')
+				return split_error(sp, 400, "malformed JSON: "
+				    "unexpected '}'");
+			split_end_elem(sp, out);
+			return split_after_array(sp);
+		}
+		if (sp->open[--sp->depth] != (c == '}' ? '{' : '['))
+			return split_error(sp, 400, "malformed JSON: "
+			    "mismatched brackets");
+		sm_buf_addc(out, c);
+		if (sp->depth == 0)
+			split_end_elem(sp, out);
+		return 0;
+	case ',':
+		if (sp->depth > 0) {
+			sm_buf_addc(out, c);
+			return 0;
+		}
+		split_end_elem(sp, out);
+		sp->state = SP_ELEM;
+		return 0;
+	default:
+		if (is_ws(c)) {
+			if (sp->depth == 0)
+				split_end_elem(sp, out);
+			else if (out->len == 0 || out->data[out->len - 1] != ' ')
+				sm_buf_addc(out, ' ');
+			return 0;
+		}
+		sm_buf_addc(out, c);
+		return 0;
+	}
+}
+
+/*
+ * Feeds one byte of a {"data":[...]} body (or of a bare array) to the
+ * splitter, which writes each element of the array to out as one line.
+ * Returns 0, or -1 with sp->status and sp->err set.
+ */
+static int
+split_byte(struct split *sp, int c, struct sm_buf *out)
+{
+	switch (sp->state) {
+	case SP_START:
+		if (is_ws(c))
+			return 0;
+		if (c == '[') {
+			sp->top_array = 1;
+			sp->state = SP_ELEM_FIRST;
+			return 0;
+		}
+		if (c == '{') {
+			sp->state = SP_KEY_FIRST;
+			return 0;
+		}
+		return split_error(sp, 400, "malformed JSON: expected "
+		    "{\"data\":[...]}");
+	case SP_KEY_FIRST:
+	case SP_KEY:
+		if (is_ws(c))
+			return 0;
+		if (c == '"') {
+			sp->keylen = 0;
+			sp->esc = 0;
+			sp->state = SP_KEY_STR;
+			return 0;
+		}
+		if (c == '}' && sp->state == SP_KEY_FIRST) {
+			sp->state = SP_END;
+			return 0;
+		}
+		return split_error(sp, 400, "malformed JSON: expected a "
+		    "member name");
+	case SP_KEY_STR:
+		if ((unsigned char)c < 0x20)
+			return split_error(sp, 400, "malformed JSON: a "
+			    "control character inside a string");
+		if (!sp->esc && c == '"') {
+			sp->key[sp->keylen < sizeof(sp->key) ? sp->keylen :
+			    sizeof(sp->key) - 1] = '\0';
+			sp->state = SP_COLON;
+			return 0;
+		}
+		sp->esc = !sp->esc && c == '\\';
+		if (sp->keylen < sizeof(sp->key) - 1)
+			sp->key[sp->keylen] = (char)c;
+		sp->keylen++;
+		return 0;
+	case SP_COLON:
+		if (is_ws(c))
+			return 0;
+		if (c != ':')
+			return split_error(sp, 400, "malformed JSON: expected "
+			    "':'");
+		if (sp->keylen != 4 || memcmp(sp->key, "data", 4) != 0)
+			return split_error(sp, 422, "unexpected member: the "
+			    "body is {\"data\":[...]}");
+		if (sp->seen_data)
+			return split_error(sp, 422, "data given twice");
+		sp->seen_data = 1;
+		sp->state = SP_DATA;
+		return 0;
+	case SP_DATA:
+		if (is_ws(c))
+			return 0;
+		if (c != '[')
+			return split_error(sp, 422, "data must be an array of "
+			    "records");
+		sp->state = SP_ELEM_FIRST;
+		return 0;
+	case SP_ELEM_FIRST:
+	case SP_ELEM:
+		if (is_ws(c))
+			return 0;
+		if (c == ']') {
+			if (sp->state == SP_ELEM)
+				return split_error(sp, 400, "malformed JSON: "
+				    "a comma before ']'");
+			return split_after_array(sp);
+		}
+		sp->state = SP_IN_ELEM;
+		sp->depth = 0;
+		sp->in_str = sp->esc = 0;
+		return split_elem_byte(sp, c, out);
+	case SP_IN_ELEM:
+		return split_elem_byte(sp, c, out);
+	case SP_ELEM_NEXT:
+		if (is_ws(c))
+			return 0;
+		if (c == ',') {
+			sp->state = SP_ELEM;
+			return 0;
+		}
+		if (c == ']')
+			return split_after_array(sp);
+		return split_error(sp, 400, "malformed JSON: expected ',' or "
+		    "']' after a record");
+	case SP_MEMBER_NEXT:
+		if (is_ws(c))
+			return 0;
+		if (c == ',') {
+			sp->state = SP_KEY;
+			return 0;
+		}
+		if (c == '}') {
+			sp->state = SP_END;
+			return 0;
+		}
+		return split_error(sp, 400, "malformed JSON: expected ',' or "
+		    "'}'");
+	default:
+		if (is_ws(c))
+			return 0;
+		return split_error(sp, 400, "malformed JSON: data after the "
+		    "end of the body");
+	}
+}
+
+/* The body has ended: 0 when it was whole, else -1 as split_byte. */
+static int
+split_finish(struct split *sp)
+{
+	if (sp->state != SP_END)
+		return split_error(sp, 400, "malformed JSON: the body ends "
+		    "too early");
+	if (!sp->top_array && !sp->seen_data)
+		return split_error(sp, 422, "no data member: the body is "
+		    "{\"data\":[...]}");
+	return 0;
+}
+
+/*
+ * One piece of an import body, its kind known: split into the spool, or
+ * copied there.  Returns 0, or 1 with an answer.
+ */
+static int
+records_feed(struct sm_api_req *r, const char *data, size_t n)
+{
+	struct sm_buf out;
+	size_t i;
+
+	if (!r->envelope) {
+		if (fwrite(data, 1, n, r->spool) != n)
+			goto ioerr;
+		return 0;
+	}
+	sm_buf_init(&out);
+	for (i = 0; i < n; i++) {
+		if (split_byte(&r->sp, (unsigned char)data[i], &out) != 0) {
+			sm_buf_free(&out);
+			api_fail(r, r->sp.status, "%s", r->sp.err);
+			return 1;
+		}
+	}
+	/* out.data is NULL when no record ended in this piece. */
+	i = out.len > 0 ? fwrite(out.data, 1, out.len, r->spool) : 0;
+	n = out.len;
+	sm_buf_free(&out);
+	if (i == n)
+		return 0;
+ioerr:
+	api_fail(r, 500, "internal error");
+	r->resp.detail = sm_xstrdup("cannot write the spool file");
+	return 1;
+}
+
+/*
+ * The kind of an import body is known (envelope or not): what was held
+ * back while it was not goes its way.  Returns 0, or 1 with an answer.
+ */
+static int
+records_decide(struct sm_api_req *r, int envelope)
+{
+	int rc;
+
+	r->sniffing = 0;
+	r->envelope = envelope;
+	rc = records_feed(r, r->body.data != NULL ? r->body.data : "",
+	    r->body.len);
+	sm_buf_free(&r->body);
+	sm_buf_init(&r->body);
+	return rc;
+}
+
+/* Closes the spool at the end of the body.  Returns 1, or 0 answered. */
+int
+api_spool_close(struct sm_api_req *r)
+{
+	int bad;
+
+	/* A body too short to tell is NDJSON (an empty one is no record). */
+	if (r->sniffing && records_decide(r, r->body.len > 0 &&
+	    sniff(r->body.data, r->body.len) > 0) != 0)
+		return 0;
+	if (r->envelope && split_finish(&r->sp) != 0) {
+		api_fail(r, r->sp.status, "%s", r->sp.err);
+		return 0;
+	}
+	bad = fclose(r->spool) != 0;
+	r->spool = NULL;
+	if (bad) {
+		api_fail(r, 500, "internal error");
+		r->resp.detail = sm_xstrdup("cannot write the spool file");
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Takes n bytes of the body (sm_api_feed): kept, split or spooled.
+ * Returns 1 when a response is ready, else 0.
+ */
+int
+api_body_feed(struct sm_api_req *r, const char *data, size_t n)
+{
+	int k;
+
+	if (n > r->body_max - r->body_len) {
+		too_large(r);
+		return 1;
+	}
+	r->body_len += n;
+	if (r->route->body == BODY_JSON) {
+		sm_buf_add(&r->body, data, n);
+		return 0;
+	}
+	if (!r->sniffing)
+		return records_feed(r, data, n);
+	sm_buf_add(&r->body, data, n);
+	if ((k = sniff(r->body.data, r->body.len)) < 0 &&
+	    r->body.len < SNIFF_MAX)
+		return 0;
+	return records_decide(r, k > 0);
+}
+
+/*
+ * The JSON body as an object: 0 with a new reference in *v, or -1 with
+ * 400 (malformed) or 422 (not an object) answered.
+ */
+int
+api_body_object(struct sm_api_req *r, jv *v)
+{
+	struct sm_json_err jerr;
+
+	if (r->body.len == 0) {
+		api_fail(r, 400, "a JSON object body is required");
+		return -1;
+	}
+	if (sm_json_parse(r->body.data, r->body.len, v, &jerr) != 0) {
+		api_fail(r, 400, "malformed JSON at byte %zu: %s", jerr.offset,
+		    jerr.reason);
+		return -1;
+	}
+	if (jv_get_kind(*v) != JV_KIND_OBJECT) {
+		jv_free(*v);
+		api_fail(r, 422, "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+/* Answers 422 when o has a member not in names (NULL-terminated). */
+int
+api_members_known(struct sm_api_req *r, jv o, const char *const *names)
+{
+	size_t i;
+	int bad = 0;
+
+	jv_object_foreach(o, k, v) {
+		for (i = 0; names[i] != NULL; i++)
+			if (strcmp(names[i], jv_string_value(k)) == 0)
+				break;
+		if (names[i] == NULL && !bad) {
+			bad = 1;
+			api_fail(r, 422, "unknown member '%s'",
+			    jv_string_value(k));
+		}
+		jv_free(k);
+		jv_free(v);
+	}
+	return bad ? -1 : 0;
+}
+
+/*
+ * Member name of o as a new string in *s (NULL when absent or null).
+ * Returns 0, or -1 with 422 when it is not a string, or holds a NUL (a
+ * C string would end there: the rest would be dropped unseen).
+ */
+int
+api_member_str(struct sm_api_req *r, jv o, const char *name, char **s)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(name));
+	int kind = jv_get_kind(v);
+
+	*s = NULL;
+	if (kind == JV_KIND_STRING && strlen(jv_string_value(v)) !=
+	    (size_t)jv_string_length_bytes(jv_copy(v))) {
+		jv_free(v);
+		api_fail(r, 422, "%s must not hold a NUL character (\\u0000)",
+		    name);
+		return -1;
+	}
+	if (kind == JV_KIND_STRING)
+		*s = sm_xstrdup(jv_string_value(v));
+	jv_free(v);
+	if (kind == JV_KIND_STRING || kind == JV_KIND_INVALID ||
+	    kind == JV_KIND_NULL)
+		return 0;
+	api_fail(r, 422, "%s must be a string", name);
+	return -1;
+}
+
+/* Member name of o, an object, as canonical JSON in *s (or NULL). */
+int
+api_member_obj(struct sm_api_req *r, jv o, const char *name, char **s)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(name));
+	struct sm_buf b;
+	int kind = jv_get_kind(v), rc = 0;
+
+	*s = NULL;
+	if (kind == JV_KIND_OBJECT) {
+		sm_buf_init(&b);
+		if (sm_canon(v, NULL, 0, &b) == 0)
+			*s = b.data;
+		else
+			sm_buf_free(&b);
+	} else if (kind != JV_KIND_INVALID && kind != JV_KIND_NULL) {
+		api_fail(r, 422, "%s must be a JSON object", name);
+		rc = -1;
+	}
+	jv_free(v);
+	return rc;
+}
+
+/* hash_ignore: an array of strings, or a string "a,b"; *list never NULL. */
+int
+api_member_strv(struct sm_api_req *r, jv o, const char *name, char ***list,
+    size_t *n)
+{
+	jv v = jv_object_get(jv_copy(o), jv_string(name));
+	int i, len, kind = jv_get_kind(v);
+
+	*list = NULL;
+	*n = 0;
+	if (kind == JV_KIND_STRING)
+		*list = sm_strv_split(jv_string_value(v), n);
+	else if (kind == JV_KIND_ARRAY) {
+		len = jv_array_length(jv_copy(v));
+		*list = sm_xcalloc((size_t)len + 1, sizeof(**list));
+		for (i = 0; i < len; i++) {
+			jv s = jv_array_get(jv_copy(v), i);
+
+			if (jv_get_kind(s) != JV_KIND_STRING) {
+				jv_free(s);
+				jv_free(v);
+				api_fail(r, 422, "%s must be an array of "
+				    "strings", name);
+				return -1;
+			}
+			(*list)[(*n)++] = sm_xstrdup(jv_string_value(s));
+			jv_free(s);
+		}
+	} else if (kind != JV_KIND_INVALID && kind != JV_KIND_NULL) {
+		jv_free(v);
+		api_fail(r, 422, "%s must be an array of strings", name);
+		return -1;
+	}
+	jv_free(v);
+	if (*list == NULL)
+		*list = sm_xcalloc(1, sizeof(**list));
+	return 0;
+}
