@@ -7,7 +7,10 @@ DESTDIR =
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-SM_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+# Warnings fail the build here; a packager whose compiler warns of more
+# builds with "make WERROR=".
+WERROR = -Werror
+SM_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) \
 	-Ilib $(shell pkg-config --cflags sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null)
 LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null) \
 	-ljq -lm -lpthread
@@ -34,6 +37,10 @@ FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 HDR = lib/sm.h
 LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
+# The commands' own layer (bin/cli.h): options, usage, progress, stdout.
+CLI_HDR = bin/cli.h
+CLI_SRC = $(filter-out bin/sm-%, $(wildcard bin/*.c))
+CLI_OBJ = $(CLI_SRC:.c=.o)
 BIN_SRC = $(wildcard bin/sm-*.c)
 BIN = $(BIN_SRC:.c=)
 UNIT_SRC = $(wildcard t/unit-*.c)
@@ -45,7 +52,8 @@ MAN7 = $(wildcard man/*.7)
 
 all: $(BIN)
 
-lib/%.o: lib/%.c $(HDR)
+# Every object depends on the Makefile too: a change of flags rebuilds.
+lib/%.o: lib/%.c $(HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The migrations, embedded as C strings: SQL stays plain SQL in schema/.
@@ -68,13 +76,23 @@ lib/libsm.a: $(LIB_OBJ)
 	$(AR) rc $@ $(LIB_OBJ)
 	ranlib $@
 
-bin/sm-serve: bin/sm-serve.c lib/libsm.a $(HDR)
-	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS) $(HTTPD_LIBS)
+bin/%.o: bin/%.c $(CLI_HDR) $(HDR) Makefile
+	$(CC) $(SM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-bin/sm-%: bin/sm-%.c lib/libsm.a $(HDR)
-	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< lib/libsm.a $(LIBS)
+bin/libcli.a: $(CLI_OBJ)
+	rm -f $@
+	$(AR) rc $@ $(CLI_OBJ)
+	ranlib $@
 
-t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR)
+bin/sm-serve: bin/sm-serve.c bin/libcli.a lib/libsm.a $(CLI_HDR) $(HDR) Makefile
+	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< bin/libcli.a \
+	    lib/libsm.a $(LIBS) $(HTTPD_LIBS)
+
+bin/sm-%: bin/sm-%.c bin/libcli.a lib/libsm.a $(CLI_HDR) $(HDR) Makefile
+	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< bin/libcli.a \
+	    lib/libsm.a $(LIBS)
+
+t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -It -o $@ $< lib/libsm.a $(LIBS)
 
 # Nothing at all when the libraries and tools of DEB_PACKAGES are here;
@@ -113,7 +131,8 @@ uninstall:
 	for f in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$${f#man/}; done
 
 clean:
-	rm -f lib/*.o lib/libsm.a lib/schema.c $(BIN) $(UNIT)
+	rm -f lib/*.o lib/libsm.a lib/schema.c bin/*.o bin/libcli.a $(BIN) \
+	    $(UNIT)
 
 .PHONY: all deps test check units demo install uninstall clean
 
@@ -143,11 +162,11 @@ FUZZ_DIR = t/fuzz/build
 
 # Only the record layer is linked in; warnings do not fail this build.
 FUZZ_SRC = lib/json.c lib/canon.c lib/input.c lib/util.c
-FUZZ_CFLAGS = $(filter-out -Werror, $(SM_CFLAGS)) -g -O1 \
+FUZZ_CFLAGS = $(filter-out $(WERROR), $(SM_CFLAGS)) -g -O1 \
 	-fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 
-$(FUZZ_DIR)/fuzz-record: t/fuzz/fuzz-record.c $(FUZZ_SRC) $(HDR)
+$(FUZZ_DIR)/fuzz-record: t/fuzz/fuzz-record.c $(FUZZ_SRC) $(HDR) Makefile
 	mkdir -p $(FUZZ_DIR)/corpus
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    t/fuzz/fuzz-record.c $(FUZZ_SRC) $(LIBS)
@@ -160,7 +179,7 @@ fuzz: $(FUZZ_DIR)/fuzz-record
 # make fuzz-fastrec: sm_rec_fast() against the slow path it replaces
 # (t/fuzz/fuzz-fastrec.c), with its own working corpus.
 $(FUZZ_DIR)/fuzz-fastrec: t/fuzz/fuzz-fastrec.c t/fastrec-compare.h $(FUZZ_SRC) \
-    lib/fastrec.c $(HDR)
+    lib/fastrec.c $(HDR) Makefile
 	mkdir -p $(FUZZ_DIR)/corpus-fastrec
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    t/fuzz/fuzz-fastrec.c $(FUZZ_SRC) lib/fastrec.c $(LIBS)
