@@ -24,14 +24,13 @@ DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	bc procps
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
-# every commit: all of t/ but SLOW_TESTS (progress timing, a burst of 200
-# requests, hostile clients, crash loops, signals at random moments,
-# valgrind).  make check is everything: make test,
+# every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
+# hostile clients, crash loops, signals at random moments, valgrind).
+# make check is everything: make test,
 # then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
 # below); CI runs it.
-SLOW_TESTS = t/3003-progress.t t/7002-sm-serve-burst.t \
-	t/7003-sm-serve-hostile.t t/9100-crash.t t/9101-signals-commit.t \
-	t/9400-valgrind.t
+SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
+	t/9100-crash.t t/9101-signals-commit.t t/9400-valgrind.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 HDR = lib/sm.h
