@@ -422,7 +422,6 @@ run(int argc, char **argv)
 		    argv[0], argc - 1, argv + 1);
 	}
 	sm_cli_usage(usage, "unknown verb '%s'", verb);
-	return 64;
 }
 
 int
