@@ -1,7 +1,5 @@
 /* See LICENSE file for copyright and license details. */
-#include <ctype.h>
 #include <err.h>
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sm.h"
+#include "cli.h"
 
 static int allflag, nflag, vacuumflag;
 static int days = -1, keep = -1, runs_days = -1;
@@ -33,14 +31,10 @@ static const struct option longopts[] = {
 	{ NULL,          0,                 NULL, 0 }
 };
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-cleanup [-nq] [-c file] [-D dir] [-T slug | --all] "
-	    "[--days n] [--keep n]\n"
-	    "                  [--runs-days n] [--vacuum]\n", f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-cleanup [-nq] [-c file] [-D dir] [-T slug | --all] "
+    "[--days n] [--keep n]\n"
+    "                  [--runs-days n] [--vacuum]\n";
 
 static double
 seconds(void)
@@ -53,23 +47,10 @@ seconds(void)
 
 /* A count of days or snapshots: a decimal integer from 0 to INT_MAX. */
 static int
-number(const char *opt, const char *s)
+number(const char *what, const char *s)
 {
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (!isdigit((unsigned char)s[0]) || *end != '\0') {
-		warnx("invalid --%s value '%s': not a number of 0 or more",
-		    opt, s);
-		usage(stderr, 64);
-	}
-	if (errno == ERANGE || n > INT_MAX) {
-		warnx("invalid --%s value '%s': too large", opt, s);
-		usage(stderr, 64);
-	}
-	return (int)n;
+	return (int)sm_cli_number(usage, what, s, 0, INT_MAX,
+	    "not a number of 0 or more", "too large");
 }
 
 /* Cleans one tenant; prints its line and summary.  Returns an SM_E* code. */
@@ -127,41 +108,36 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
 		case 'q': cli.quiet = 1; break;
 		case 'T': cli.tenant = optarg; break;
 		case 'V': puts("sm-cleanup " SM_VERSION); return 0;
 		case OPT_ALL: allflag = 1; break;
-		case OPT_DAYS: days = number("days", optarg); break;
-		case OPT_KEEP: keep = number("keep", optarg); break;
+		case OPT_DAYS: days = number("--days value", optarg); break;
+		case OPT_KEEP: keep = number("--keep value", optarg); break;
 		case OPT_RUNS_DAYS:
-			runs_days = number("runs-days", optarg);
+			runs_days = number("--runs-days value", optarg);
 			break;
 		case OPT_VACUUM: vacuumflag = 1; break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0) {
-		warnx("extra operand '%s'", argv[0]);
-		usage(stderr, 64);
-	}
-	if (allflag && cli.tenant != NULL) {
-		warnx("give -T or --all, not both");
-		usage(stderr, 64);
-	}
+	if (argc != 0)
+		sm_cli_usage(usage, "extra operand '%s'", argv[0]);
+	if (allflag && cli.tenant != NULL)
+		sm_cli_usage(usage, "give -T or --all, not both");
 	if ((rc = sm_cli_config(&cli)) != 0) {
 		warnx("%s", sm_errmsg());
 		return sm_exitcode(rc);
 	}
 	if (allflag)
 		cli.tenant = NULL;	/* not $SM_TENANT either */
-	else if (cli.tenant == NULL) {
-		warnx("no tenant: give -T SLUG, --all or set SM_TENANT");
-		usage(stderr, 64);
-	}
+	else if (cli.tenant == NULL)
+		sm_cli_usage(usage, "no tenant: give -T SLUG, --all or set "
+		    "SM_TENANT");
 	memset(&o, 0, sizeof(o));
 	o.days = days >= 0 ? days : cli.cfg.retention_days;
 	o.keep = keep >= 0 ? keep : cli.cfg.keep_snapshots;

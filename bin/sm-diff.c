@@ -1,13 +1,13 @@
 /* See LICENSE file for copyright and license details. */
 #include <err.h>
-#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sm.h"
+#include "cli.h"
 
 static int overwriteflag, acceptflag, rejected_any;
 static const char *source_ref, *target_ref, *since_arg;
@@ -36,23 +36,19 @@ static const struct option longopts[] = {
 	{ NULL,               0,                 NULL, 0 }
 };
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-diff [-q] [-c file] [-D dir] [-T slug] "
-	    "[--id external-id]\n"
-	    "               [--overwrite-manual | --accept-manual] "
-	    "source target\n"
-	    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
-	    "[--id external-id]\n"
-	    "               -s source | -t target [file ...]\n"
-	    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
-	    "[--id external-id]\n"
-	    "               -s source | -t target --since time\n"
-	    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
-	    "--snapshot id [--snapshot id]\n", f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-diff [-q] [-c file] [-D dir] [-T slug] "
+    "[--id external-id]\n"
+    "               [--overwrite-manual | --accept-manual] "
+    "source target\n"
+    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
+    "[--id external-id]\n"
+    "               -s source | -t target [file ...]\n"
+    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
+    "[--id external-id]\n"
+    "               -s source | -t target --since time\n"
+    "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
+    "--snapshot id [--snapshot id]\n";
 
 static void
 on_reject(const char *file, size_t line, const char *reason, void *arg)
@@ -69,22 +65,6 @@ on_warn(const char *msg, void *arg)
 {
 	(void)arg;
 	warnx("%s", msg);
-}
-
-static int64_t
-snapshot_id(const char *s)
-{
-	char *end;
-	long long n;
-
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || n <= 0) {
-		warnx("invalid --snapshot value '%s': expected a snapshot id",
-		    s);
-		usage(stderr, 64);
-	}
-	return n;
 }
 
 /* The one-line summary of SPEC §4 on stderr. */
@@ -189,46 +169,36 @@ check_form(int argc, char **argv)
 {
 	int side = (source_ref != NULL) + (target_ref != NULL);
 
-	if (overwriteflag && acceptflag) {
-		warnx("--overwrite-manual and --accept-manual exclude each "
-		    "other");
-		usage(stderr, 64);
-	}
+	if (overwriteflag && acceptflag)
+		sm_cli_usage(usage, "--overwrite-manual and --accept-manual "
+		    "exclude each other");
 	if (nsnaps > 0) {
 		if (side > 0 || since_arg != NULL || nids > 0 || argc > 0 ||
-		    overwriteflag || acceptflag) {
-			warnx("--snapshot takes no other operand or option");
-			usage(stderr, 64);
-		}
+		    overwriteflag || acceptflag)
+			sm_cli_usage(usage, "--snapshot takes no other "
+			    "operand or option");
 		return;
 	}
 	if ((overwriteflag || acceptflag) && !(side == 2 ||
-	    (side == 0 && argc == 2))) {
-		warnx("--overwrite-manual and --accept-manual apply to a "
-		    "source against a target");
-		usage(stderr, 64);
-	}
+	    (side == 0 && argc == 2)))
+		sm_cli_usage(usage, "--overwrite-manual and --accept-manual "
+		    "apply to a source against a target");
 	if (since_arg != NULL) {
-		if (side != 1 || argc > 0) {
-			warnx("--since takes -s source or -t target and no "
-			    "operand");
-			usage(stderr, 64);
-		}
+		if (side != 1 || argc > 0)
+			sm_cli_usage(usage, "--since takes -s source or -t "
+			    "target and no operand");
 		return;
 	}
-	if (side == 0 && argc < 2) {
-		warnx(argc == 0 ? "missing operands: SOURCE TARGET" :
+	if (side == 0 && argc < 2)
+		sm_cli_usage(usage, argc == 0 ?
+		    "missing operands: SOURCE TARGET" :
 		    "missing operand: TARGET");
-		usage(stderr, 64);
-	}
-	if ((side == 0 && argc > 2) || (side == 2 && argc > 0)) {
-		warnx("extra operand '%s'", argv[side == 0 ? 2 : 0]);
-		usage(stderr, 64);
-	}
-	if (side == 1 && argc == 0 && isatty(STDIN_FILENO)) {
-		warnx("missing operand: FILE (standard input is a terminal)");
-		usage(stderr, 64);
-	}
+	if ((side == 0 && argc > 2) || (side == 2 && argc > 0))
+		sm_cli_usage(usage, "extra operand '%s'",
+		    argv[side == 0 ? 2 : 0]);
+	if (side == 1 && argc == 0 && isatty(STDIN_FILENO))
+		sm_cli_usage(usage, "missing operand: FILE (standard input is "
+		    "a terminal)");
 }
 
 int
@@ -244,7 +214,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; break;
 		case 't': target_ref = optarg; break;
@@ -259,13 +229,14 @@ main(int argc, char *argv[])
 		case OPT_OVERWRITE: overwriteflag = 1; break;
 		case OPT_SINCE: since_arg = optarg; break;
 		case OPT_SNAPSHOT:
-			if (nsnaps == 2) {
-				warnx("at most two --snapshot options");
-				usage(stderr, 64);
-			}
-			snaps[nsnaps++] = snapshot_id(optarg);
+			if (nsnaps == 2)
+				sm_cli_usage(usage, "at most two --snapshot "
+				    "options");
+			snaps[nsnaps++] = sm_cli_number(usage,
+			    "--snapshot value", optarg, 1, LLONG_MAX,
+			    "expected a snapshot id", NULL);
 			break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
@@ -277,15 +248,11 @@ main(int argc, char *argv[])
 		return sm_exitcode(rc);
 	}
 	/* After the configuration: an age counts back from $SM_NOW. */
-	if (since_arg != NULL && sm_time_parse(since_arg, sm_now(),
-	    &since) != 0) {
-		warnx("%s", sm_errmsg());
-		usage(stderr, 64);
-	}
+	since = sm_cli_time(usage, NULL, since_arg);
 	if ((rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
-		warnx("%s", sm_errmsg());
 		if (rc == SM_EUSAGE)
-			usage(stderr, 64);
+			sm_cli_usage(usage, "%s", sm_errmsg());
+		warnx("%s", sm_errmsg());
 		return sm_exitcode(rc);
 	}
 	rc = diff(db, argc, argv, &st);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sm.h"
+#include "cli.h"
 
 static int completeflag, strictflag, nflag, statsflag, mergeflag;
 static int massflag, historyflag, rejected_any;
@@ -42,23 +42,19 @@ static const struct option longopts[] = {
 	{ NULL,          0,                 NULL, 0 }
 };
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-import [-nq] [-c file] [-D dir] [-T slug] -s source "
-	    "[--allow-mass-delete]\n"
-	    "                 [--complete] [--max-rejects n | n%] "
-	    "[--rejects file] [--stats]\n"
-	    "                 [--strict] [file ...]\n"
-	    "       sm-import [-nq] [-c file] [-D dir] [-T slug] -t target "
-	    "[--allow-mass-delete]\n"
-	    "                 [--complete] [--max-rejects n | n%] [--merge] "
-	    "[--rejects file]\n"
-	    "                 [--stats] [--strict] [file ...]\n"
-	    "       sm-import [-c file] [-D dir] [-T slug] --history "
-	    "[-s source | -t target]\n", f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-import [-nq] [-c file] [-D dir] [-T slug] -s source "
+    "[--allow-mass-delete]\n"
+    "                 [--complete] [--max-rejects n | n%] "
+    "[--rejects file] [--stats]\n"
+    "                 [--strict] [file ...]\n"
+    "       sm-import [-nq] [-c file] [-D dir] [-T slug] -t target "
+    "[--allow-mass-delete]\n"
+    "                 [--complete] [--max-rejects n | n%] [--merge] "
+    "[--rejects file]\n"
+    "                 [--stats] [--strict] [file ...]\n"
+    "       sm-import [-c file] [-D dir] [-T slug] --history "
+    "[-s source | -t target]\n";
 
 
 static void
@@ -237,7 +233,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
 		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; break;
@@ -252,39 +248,31 @@ main(int argc, char *argv[])
 		case OPT_REJECTS: rejects_path = optarg; break;
 		case OPT_STATS: statsflag = 1; break;
 		case OPT_STRICT: strictflag = 1; break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (source_ref != NULL && target_ref != NULL) {
-		warnx("give -s or -t, not both");
-		usage(stderr, 64);
-	}
-	if (!historyflag && source_ref == NULL && target_ref == NULL) {
-		warnx("missing -s SOURCE or -t TARGET");
-		usage(stderr, 64);
-	}
-	if (mergeflag && target_ref == NULL) {
-		warnx("--merge applies to targets (-t) only");
-		usage(stderr, 64);
-	}
-	if (!historyflag && argc == 0 && isatty(STDIN_FILENO)) {
-		warnx("missing operand: FILE (standard input is a terminal)");
-		usage(stderr, 64);
-	}
+	if (source_ref != NULL && target_ref != NULL)
+		sm_cli_usage(usage, "give -s or -t, not both");
+	if (!historyflag && source_ref == NULL && target_ref == NULL)
+		sm_cli_usage(usage, "missing -s SOURCE or -t TARGET");
+	if (mergeflag && target_ref == NULL)
+		sm_cli_usage(usage, "--merge applies to targets (-t) only");
+	if (!historyflag && argc == 0 && isatty(STDIN_FILENO))
+		sm_cli_usage(usage, "missing operand: FILE (standard input is "
+		    "a terminal)");
 	if ((rc = sm_cli_config(&cli)) == 0 && max_rejects != NULL &&
-	    sm_limit_parse(max_rejects, &cli.cfg.import_max_rejects) != 0) {
-		warnx("invalid --max-rejects value '%s': expected a count, or "
-		    "a percentage such as 1%%", max_rejects);
-		usage(stderr, 64);
-	}
+	    sm_limit_parse(max_rejects, &cli.cfg.import_max_rejects) != 0)
+		sm_cli_usage(usage, "invalid --max-rejects value '%s': "
+		    "expected a count, or a percentage such as 1%%",
+		    max_rejects);
 	if (rc != 0 ||
 	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
 	    &db)) != 0) {
-		warnx("%s", sm_errmsg());
 		if (rc == SM_EUSAGE)
-			usage(stderr, 64);
+			sm_cli_usage(usage, "%s", sm_errmsg());
+		warnx("%s", sm_errmsg());
 		return sm_exitcode(rc);
 	}
 	rc = historyflag ? history(db) : import(db, argc, argv);

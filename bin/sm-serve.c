@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm.h"
+#include "cli.h"
 #include "api/sm-api.h"
 
 static int routesflag;
@@ -33,14 +33,10 @@ static const struct option longopts[] = {
 	{ NULL,          0,                 NULL, 0 }
 };
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-serve [-q] [-c file] [-D dir] [--listen addr:port] "
-	    "[--threads n]\n"
-	    "       sm-serve --routes\n", f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-serve [-q] [-c file] [-D dir] [--listen addr:port] "
+    "[--threads n]\n"
+    "       sm-serve --routes\n";
 
 
 /* Listening and accepting */
@@ -84,26 +80,17 @@ resolve(const char *listen)
 		errx(64, "cannot resolve '%s': %s", host, gai_strerror(rc));
 	return res;
 bad:
-	warnx("invalid --listen value '%s': expected HOST:PORT", listen);
-	usage(stderr, 64);
-	return NULL;
+	sm_cli_usage(usage, "invalid --listen value '%s': expected HOST:PORT",
+	    listen);
 }
 
 static unsigned int
 threads_value(void)
 {
-	char *end;
-	long n;
-
 	if (threads_opt == NULL)
 		return (unsigned int)cli.cfg.serve_threads;
-	n = strtol(threads_opt, &end, 10);
-	if (*threads_opt == '\0' || *end != '\0' || n < 1 || n > 256) {
-		warnx("invalid --threads value '%s': expected 1 to 256",
-		    threads_opt);
-		usage(stderr, 64);
-	}
-	return (unsigned int)n;
+	return (unsigned int)sm_cli_number(usage, "--threads value",
+	    threads_opt, 1, 256, "expected 1 to 256", NULL);
 }
 
 /* The admin key file must not be readable by others than its owner. */
@@ -132,21 +119,19 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'q': cli.quiet = 1; break;
 		case 'V': puts("sm-serve " SM_VERSION); return 0;
 		case OPT_LISTEN: listen_opt = optarg; break;
 		case OPT_ROUTES: routesflag = 1; break;
 		case OPT_THREADS: threads_opt = optarg; break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 0) {
-		warnx("extra operand '%s'", argv[0]);
-		usage(stderr, 64);
-	}
+	if (argc != 0)
+		sm_cli_usage(usage, "extra operand '%s'", argv[0]);
 	if (routesflag) {
 		if (sm_api_routes(stdout) != 0 || sm_stdout_close() != 0)
 			err(74, "stdout");

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sm.h"
+#include "cli.h"
 
 static int dataflag, historyflag, manualflag, massflag, nflag;
 static const char *source_ref, *target_ref, *at_opt, *since_opt, *until_opt;
@@ -54,65 +54,37 @@ static const char *const optnames[] = { "-s/-t", "--at", "--data", "--id",
     "--undo" };
 static int given;
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-snapshot [-nq] [-c file] [-D dir] [-T slug] verb ...\n"
-	    "       sm-snapshot cat -s source | -t target [--manual] "
-	    "[--at time] [--id ext]\n"
-	    "       sm-snapshot list [-s source | -t target] [--data] "
-	    "[--id ext] [--since time]\n"
-	    "                        [--until time]\n"
-	    "       sm-snapshot show id\n"
-	    "       sm-snapshot restore [-n] id\n"
-	    "       sm-snapshot restore [-n] -s source | -t target --at time "
-	    "[--allow-mass-delete]\n"
-	    "                           [--id ext]\n"
-	    "       sm-snapshot restore [-n] --undo run\n"
-	    "       sm-snapshot take -s source | -t target [--label label]\n"
-	    "       sm-snapshot --history [-s source | -t target]\n",
-	    f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-snapshot [-nq] [-c file] [-D dir] [-T slug] verb ...\n"
+    "       sm-snapshot cat -s source | -t target [--manual] "
+    "[--at time] [--id ext]\n"
+    "       sm-snapshot list [-s source | -t target] [--data] "
+    "[--id ext] [--since time]\n"
+    "                        [--until time]\n"
+    "       sm-snapshot show id\n"
+    "       sm-snapshot restore [-n] id\n"
+    "       sm-snapshot restore [-n] -s source | -t target --at time "
+    "[--allow-mass-delete]\n"
+    "                           [--id ext]\n"
+    "       sm-snapshot restore [-n] --undo run\n"
+    "       sm-snapshot take -s source | -t target [--label label]\n"
+    "       sm-snapshot --history [-s source | -t target]\n";
 
 static void
 fail(int rc)
 {
-	warnx("%s", sm_errmsg());
 	if (rc == SM_EUSAGE)
-		usage(stderr, 64);
+		sm_cli_usage(usage, "%s", sm_errmsg());
+	warnx("%s", sm_errmsg());
 	exit(sm_exitcode(rc));
-}
-
-/* A time option, or -1 when not given. */
-static int64_t
-time_opt(const char *name, const char *s)
-{
-	int64_t ms;
-
-	if (s == NULL)
-		return -1;
-	if (sm_time_parse(s, sm_now(), &ms) != 0) {
-		warnx("invalid %s value: %s", name, sm_errmsg());
-		exit(64);
-	}
-	return ms;
 }
 
 /* A snapshot or run id: what names it in the message. */
 static int64_t
 positive_id(const char *what, const char *s)
 {
-	char *end;
-	long long n;
-
-	n = strtoll(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end != '\0' || n <= 0 ||
-	    n == LLONG_MAX) {
-		warnx("invalid %s '%s': expected a positive integer", what, s);
-		exit(64);
-	}
-	return n;
+	return sm_cli_number(usage, what, s, 1, LLONG_MAX - 1,
+	    "expected a positive integer", NULL);
 }
 
 static void
@@ -237,14 +209,11 @@ check_allowed(const char *verb, int allowed)
 	size_t i;
 
 	for (i = 0; i < sizeof(optnames) / sizeof(optnames[0]); i++)
-		if ((given & ~allowed) & (1 << i)) {
-			warnx("%s does not apply to '%s'", optnames[i], verb);
-			usage(stderr, 64);
-		}
-	if (source_ref != NULL && target_ref != NULL) {
-		warnx("give -s or -t, not both");
-		usage(stderr, 64);
-	}
+		if ((given & ~allowed) & (1 << i))
+			sm_cli_usage(usage, "%s does not apply to '%s'",
+			    optnames[i], verb);
+	if (source_ref != NULL && target_ref != NULL)
+		sm_cli_usage(usage, "give -s or -t, not both");
 }
 
 /*
@@ -257,45 +226,34 @@ check_restore(int argc, char **argv)
 	int side = source_ref != NULL || target_ref != NULL;
 
 	if (undo_opt != NULL) {
-		if (given & ~O_UNDO) {
-			warnx("'restore --undo' takes no -s, -t, --at, --id "
-			    "or --allow-mass-delete: the run names them");
-			usage(stderr, 64);
-		}
-		if (argc != 0) {
-			warnx("unexpected operand '%s'", argv[0]);
-			usage(stderr, 64);
-		}
+		if (given & ~O_UNDO)
+			sm_cli_usage(usage, "'restore --undo' takes no -s, "
+			    "-t, --at, --id or --allow-mass-delete: the run "
+			    "names them");
+		if (argc != 0)
+			sm_cli_usage(usage, "unexpected operand '%s'", argv[0]);
 		return positive_id("run id", undo_opt);
 	}
 	if (!side && at_opt == NULL) {
 		if (argc == 0)
-			warnx("'restore' needs a snapshot id, -s or -t and "
-			    "--at, or --undo");
-		else if (argc > 1)
-			warnx("unexpected operand '%s'", argv[1]);
-		if (argc != 1)
-			usage(stderr, 64);
-		if (given & (O_ID | O_MASS)) {
-			warnx("%s applies to 'restore --at' only",
+			sm_cli_usage(usage, "'restore' needs a snapshot id, "
+			    "-s or -t and --at, or --undo");
+		if (argc > 1)
+			sm_cli_usage(usage, "unexpected operand '%s'",
+			    argv[1]);
+		if (given & (O_ID | O_MASS))
+			sm_cli_usage(usage, "%s applies to 'restore --at' only",
 			    given & O_ID ? "--id" : "--allow-mass-delete");
-			usage(stderr, 64);
-		}
 		return positive_id("snapshot id", argv[0]);
 	}
-	if (argc != 0) {
-		warnx("unexpected operand '%s'", argv[0]);
-		usage(stderr, 64);
-	}
-	if (!side) {
-		warnx("'restore --at' needs -s source or -t target");
-		usage(stderr, 64);
-	}
-	if (at_opt == NULL) {
-		warnx("'restore' needs a snapshot id or --at");
-		usage(stderr, 64);
-	}
-	at = time_opt("--at", at_opt);
+	if (argc != 0)
+		sm_cli_usage(usage, "unexpected operand '%s'", argv[0]);
+	if (!side)
+		sm_cli_usage(usage, "'restore --at' needs -s source or -t "
+		    "target");
+	if (at_opt == NULL)
+		sm_cli_usage(usage, "'restore' needs a snapshot id or --at");
+	at = sm_cli_time(usage, "--at", at_opt);
 	return 0;
 }
 
@@ -308,29 +266,22 @@ check_verb(const char *verb, int allowed, int argc, char **argv)
 		return check_restore(argc, argv);
 	if (strcmp(verb, "show") == 0) {
 		if (argc == 0)
-			warnx("'show' needs a snapshot id");
-		else if (argc > 1)
-			warnx("unexpected operand '%s'", argv[1]);
-		if (argc != 1)
-			usage(stderr, 64);
+			sm_cli_usage(usage, "'show' needs a snapshot id");
+		if (argc > 1)
+			sm_cli_usage(usage, "unexpected operand '%s'",
+			    argv[1]);
 		return positive_id("snapshot id", argv[0]);
 	}
-	if (argc != 0) {
-		warnx("unexpected operand '%s'", argv[0]);
-		usage(stderr, 64);
-	}
+	if (argc != 0)
+		sm_cli_usage(usage, "unexpected operand '%s'", argv[0]);
 	if (strcmp(verb, "list") != 0 && source_ref == NULL &&
-	    target_ref == NULL) {
-		warnx("'%s' needs -s source or -t target", verb);
-		usage(stderr, 64);
-	}
-	if (manualflag && target_ref == NULL) {
-		warnx("--manual applies to targets (-t) only");
-		usage(stderr, 64);
-	}
-	at = time_opt("--at", at_opt);
-	since = time_opt("--since", since_opt);
-	until = time_opt("--until", until_opt);
+	    target_ref == NULL)
+		sm_cli_usage(usage, "'%s' needs -s source or -t target", verb);
+	if (manualflag && target_ref == NULL)
+		sm_cli_usage(usage, "--manual applies to targets (-t) only");
+	at = sm_cli_time(usage, "--at", at_opt);
+	since = sm_cli_time(usage, "--since", since_opt);
+	until = sm_cli_time(usage, "--until", until_opt);
 	return 0;
 }
 
@@ -373,7 +324,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
 		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; given |= O_SIDE; break;
@@ -394,32 +345,28 @@ main(int argc, char *argv[])
 		case OPT_SINCE: since_opt = optarg; given |= O_SINCE; break;
 		case OPT_UNDO: undo_opt = optarg; given |= O_UNDO; break;
 		case OPT_UNTIL: until_opt = optarg; given |= O_UNTIL; break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (historyflag) {
-		if (argc > 0) {
-			warnx("--history takes no verb: '%s'", argv[0]);
-			usage(stderr, 64);
-		}
+		if (argc > 0)
+			sm_cli_usage(usage, "--history takes no verb: '%s'",
+			    argv[0]);
 		check_allowed("--history", O_SIDE);
 		v = nverbs;
 		id = 0;
 	} else {
-		if (argc < 1) {
-			warnx("missing verb: cat, list, show, restore or take");
-			usage(stderr, 64);
-		}
+		if (argc < 1)
+			sm_cli_usage(usage, "missing verb: cat, list, show, "
+			    "restore or take");
 		verb = argv[0];
 		for (v = 0; v < nverbs; v++)
 			if (strcmp(verb, verbs[v].name) == 0)
 				break;
-		if (v == nverbs) {
-			warnx("unknown verb '%s'", verb);
-			usage(stderr, 64);
-		}
+		if (v == nverbs)
+			sm_cli_usage(usage, "unknown verb '%s'", verb);
 		id = check_verb(verb, verbs[v].allowed, argc - 1, argv + 1);
 	}
 	if ((rc = sm_cli_config(&cli)) != 0 || (rc = sm_cli_open(&cli,

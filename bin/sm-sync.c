@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sm.h"
+#include "cli.h"
 
 static int nflag, statsflag, overwriteflag, acceptflag, failflag, historyflag;
 static const char *source_ref, *target_ref;
@@ -38,24 +38,20 @@ static const struct option longopts[] = {
 	{ NULL,               0,                 NULL, 0 }
 };
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-sync [-nq] [-c file] [-D dir] [-T slug]\n"
-	    "               [--overwrite-manual | --accept-manual] "
-	    "[--fail-on-warnings]\n"
-	    "               [--id external-id] [--stats] source target\n"
-	    "       sm-sync [-nq] [-c file] [-D dir] [-T slug]\n"
-	    "               [--overwrite-manual | --accept-manual] "
-	    "[--fail-on-warnings]\n"
-	    "               [--id external-id] [--stats] "
-	    "-s source -t target\n"
-	    "       sm-sync [-c file] [-D dir] [-T slug] --history "
-	    "[source [target]]\n"
-	    "       sm-sync [-c file] [-D dir] [-T slug] --history "
-	    "[-s source] [-t target]\n", f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-sync [-nq] [-c file] [-D dir] [-T slug]\n"
+    "               [--overwrite-manual | --accept-manual] "
+    "[--fail-on-warnings]\n"
+    "               [--id external-id] [--stats] source target\n"
+    "       sm-sync [-nq] [-c file] [-D dir] [-T slug]\n"
+    "               [--overwrite-manual | --accept-manual] "
+    "[--fail-on-warnings]\n"
+    "               [--id external-id] [--stats] "
+    "-s source -t target\n"
+    "       sm-sync [-c file] [-D dir] [-T slug] --history "
+    "[source [target]]\n"
+    "       sm-sync [-c file] [-D dir] [-T slug] --history "
+    "[-s source] [-t target]\n";
 
 static void
 on_progress(uint64_t examined, double done, void *arg)
@@ -86,33 +82,25 @@ operands(int argc, char **argv)
 	static const char *const side[2] = { "source", "target" };
 	int i, j;
 
-	if (argc > 2) {
-		warnx("extra operand '%s'", argv[2]);
-		usage(stderr, 64);
-	}
+	if (argc > 2)
+		sm_cli_usage(usage, "extra operand '%s'", argv[2]);
 	for (i = j = 0; i < 2 && j < argc; i++) {
 		if (argc == 2 && ref[i] != NULL &&
-		    strcmp(ref[i], argv[i]) != 0) {
-			warnx("-%c '%s' and operand '%s' name different %ss",
-			    side[i][0], ref[i], argv[i], side[i]);
-			usage(stderr, 64);
-		}
+		    strcmp(ref[i], argv[i]) != 0)
+			sm_cli_usage(usage, "-%c '%s' and operand '%s' name "
+			    "different %ss", side[i][0], ref[i], argv[i],
+			    side[i]);
 		if (argc == 2 || ref[i] == NULL)
 			ref[i] = argv[j++];
 	}
-	if (j < argc) {
-		warnx("extra operand '%s'", argv[j]);
-		usage(stderr, 64);
-	}
-	if (!historyflag && ref[0] == NULL) {
-		warnx(ref[1] == NULL ? "missing operands: SOURCE TARGET" :
+	if (j < argc)
+		sm_cli_usage(usage, "extra operand '%s'", argv[j]);
+	if (!historyflag && ref[0] == NULL)
+		sm_cli_usage(usage, ref[1] == NULL ?
+		    "missing operands: SOURCE TARGET" :
 		    "missing operand: SOURCE");
-		usage(stderr, 64);
-	}
-	if (!historyflag && ref[1] == NULL) {
-		warnx("missing operand: TARGET");
-		usage(stderr, 64);
-	}
+	if (!historyflag && ref[1] == NULL)
+		sm_cli_usage(usage, "missing operand: TARGET");
 	source_ref = ref[0];
 	target_ref = ref[1];
 }
@@ -210,7 +198,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
 		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; break;
@@ -227,17 +215,15 @@ main(int argc, char *argv[])
 			break;
 		case OPT_OVERWRITE: overwriteflag = 1; break;
 		case OPT_STATS: statsflag = 1; break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	operands(argc, argv);
-	if (overwriteflag && acceptflag) {
-		warnx("--overwrite-manual and --accept-manual exclude each "
-		    "other");
-		usage(stderr, 64);
-	}
+	if (overwriteflag && acceptflag)
+		sm_cli_usage(usage, "--overwrite-manual and --accept-manual "
+		    "exclude each other");
 	if (nids == 0) {
 		free(ids);
 		ids = NULL;
@@ -245,9 +231,9 @@ main(int argc, char *argv[])
 	if ((rc = sm_cli_config(&cli)) != 0 ||
 	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
 	    &db)) != 0) {
-		warnx("%s", sm_errmsg());
 		if (rc == SM_EUSAGE)
-			usage(stderr, 64);
+			sm_cli_usage(usage, "%s", sm_errmsg());
+		warnx("%s", sm_errmsg());
 		return sm_exitcode(rc);
 	}
 	rc = historyflag ? history(db) : sync(db, &warnings);

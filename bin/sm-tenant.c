@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sm.h"
+#include "cli.h"
 
 static int yflag;
 static const char *slug_opt, *name_opt, *type_opt, *config_opt, *map_opt;
@@ -34,35 +34,31 @@ static const struct option longopts[] = {
 	{ NULL,          0,                 NULL, 0 }
 };
 
-static void
-usage(FILE *f, int code)
-{
-	fputs("usage: sm-tenant [-qy] [-c file] [-D dir] [-T slug] verb ...\n"
-	    "       sm-tenant init\n"
-	    "       sm-tenant create name [--slug slug]\n"
-	    "       sm-tenant list | show [slug] | rotate-key [slug] | "
-	    "check [slug]\n"
-	    "       sm-tenant delete slug --yes\n"
-	    "       sm-tenant source add name --type type [--config json] "
-	    "[--map prog|@file]\n"
-	    "                 [--id-field field] [--hash-ignore a,b]\n"
-	    "       sm-tenant source list | show source | rm source --yes\n"
-	    "       sm-tenant source set source [--name name] [--type type] "
-	    "[--config json] ...\n"
-	    "       sm-tenant target add name --type type [--config json]\n"
-	    "       sm-tenant target list | show target | rm target --yes\n"
-	    "       sm-tenant target set target [--name name] [--type type] "
-	    "[--config json]\n", f);
-	exit(code);
-}
+static const char usage[] =
+    "usage: sm-tenant [-qy] [-c file] [-D dir] [-T slug] verb ...\n"
+    "       sm-tenant init\n"
+    "       sm-tenant create name [--slug slug]\n"
+    "       sm-tenant list | show [slug] | rotate-key [slug] | "
+    "check [slug]\n"
+    "       sm-tenant delete slug --yes\n"
+    "       sm-tenant source add name --type type [--config json] "
+    "[--map prog|@file]\n"
+    "                 [--id-field field] [--hash-ignore a,b]\n"
+    "       sm-tenant source list | show source | rm source --yes\n"
+    "       sm-tenant source set source [--name name] [--type type] "
+    "[--config json] ...\n"
+    "       sm-tenant target add name --type type [--config json]\n"
+    "       sm-tenant target list | show target | rm target --yes\n"
+    "       sm-tenant target set target [--name name] [--type type] "
+    "[--config json]\n";
 
 /* Prints the lib's message and exits with the status of rc. */
 static void
 fail(int rc)
 {
-	warnx("%s", sm_errmsg());
 	if (rc == SM_EUSAGE && strncmp(sm_errmsg(), "no tenant:", 10) == 0)
-		usage(stderr, 64);
+		sm_cli_usage(usage, "%s", sm_errmsg());
+	warnx("%s", sm_errmsg());
 	exit(sm_exitcode(rc));
 }
 
@@ -78,14 +74,10 @@ static void
 need_operands(const char *verb, int argc, char **argv, int min, int max,
     const char *name)
 {
-	if (argc < min) {
-		warnx("%s: missing operand: %s", verb, name);
-		usage(stderr, 64);
-	}
-	if (argc > max) {
-		warnx("%s: extra operand '%s'", verb, argv[max]);
-		usage(stderr, 64);
-	}
+	if (argc < min)
+		sm_cli_usage(usage, "%s: missing operand: %s", verb, name);
+	if (argc > max)
+		sm_cli_usage(usage, "%s: extra operand '%s'", verb, argv[max]);
 }
 
 /* A destructive verb must be confirmed (SPEC §4: else exit 64). */
@@ -271,11 +263,9 @@ apply_options(struct sm_endpoint *e)
 	int rc;
 
 	if (e->side == SM_TARGET && (map_opt || id_field_opt ||
-	    hash_ignore_opt)) {
-		warnx("--map, --id-field and --hash-ignore apply to sources "
-		    "only");
-		usage(stderr, 64);
-	}
+	    hash_ignore_opt))
+		sm_cli_usage(usage, "--map, --id-field and --hash-ignore "
+		    "apply to sources only");
 	if (name_opt != NULL) {
 		free(e->name);
 		e->name = sm_xstrdup(name_opt);
@@ -342,10 +332,8 @@ do_endpoint(enum sm_side side, const char *verb, int argc, char **argv)
 
 	if (strcmp(verb, "list") != 0 && strcmp(verb, "add") != 0 &&
 	    strcmp(verb, "show") != 0 && strcmp(verb, "set") != 0 &&
-	    strcmp(verb, "rm") != 0) {
-		warnx("%s: unknown verb '%s'", noun, verb);
-		usage(stderr, 64);
-	}
+	    strcmp(verb, "rm") != 0)
+		sm_cli_usage(usage, "%s: unknown verb '%s'", noun, verb);
 	snprintf(where, sizeof(where), "%s %s", noun, verb);
 	memset(&e, 0, sizeof(e));
 	e.side = side;
@@ -360,10 +348,8 @@ do_endpoint(enum sm_side side, const char *verb, int argc, char **argv)
 	need_operands(where, argc, argv, 1, 1, strcmp(verb, "add") == 0 ?
 	    "NAME" : side == SM_SOURCE ? "SOURCE" : "TARGET");
 	if (strcmp(verb, "add") == 0) {
-		if (type_opt == NULL) {
-			warnx("%s needs --type", what);
-			usage(stderr, 64);
-		}
+		if (type_opt == NULL)
+			sm_cli_usage(usage, "%s needs --type", what);
 		db = open_tenant(NULL, 0);
 		e.name = sm_xstrdup(argv[0]);
 		apply_options(&e);
@@ -430,16 +416,12 @@ run(int argc, char **argv)
 		return do_check(argv[0]);
 	} else if (strcmp(verb, "source") == 0 ||
 	    strcmp(verb, "target") == 0) {
-		if (argc < 1) {
-			warnx("%s: missing verb", verb);
-			usage(stderr, 64);
-		}
+		if (argc < 1)
+			sm_cli_usage(usage, "%s: missing verb", verb);
 		return do_endpoint(verb[0] == 's' ? SM_SOURCE : SM_TARGET,
 		    argv[0], argc - 1, argv + 1);
 	}
-	warnx("unknown verb '%s'", verb);
-	usage(stderr, 64);
-	return 64;
+	sm_cli_usage(usage, "unknown verb '%s'", verb);
 }
 
 int
@@ -452,7 +434,7 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c': cli.config_file = optarg; break;
 		case 'D': cli.data_dir = optarg; break;
-		case 'h': usage(stdout, 0); break;
+		case 'h': sm_cli_help(usage); break;
 		case 'q': cli.quiet = 1; break;
 		case 'T': cli.tenant = optarg; break;
 		case 'V': puts("sm-tenant " SM_VERSION); return 0;
@@ -464,15 +446,13 @@ main(int argc, char *argv[])
 		case OPT_NAME: name_opt = optarg; break;
 		case OPT_SLUG: slug_opt = optarg; break;
 		case OPT_TYPE: type_opt = optarg; break;
-		default: usage(stderr, 64);
+		default: sm_cli_usage(usage, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1) {
-		warnx("missing verb");
-		usage(stderr, 64);
-	}
+	if (argc < 1)
+		sm_cli_usage(usage, "missing verb");
 	if ((rc = sm_cli_config(&cli)) != 0)
 		fail(rc);
 	sm_buf_init(&line);

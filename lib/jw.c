@@ -118,15 +118,3 @@ sm_jw_put(struct sm_buf *b, FILE *f)
 		return sm_error(SM_EIO, "write error: %s", strerror(errno));
 	return 0;
 }
-
-int
-sm_stdout_close(void)
-{
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return sm_error(SM_EIO, "write error on stdout: %s",
-		    strerror(errno));
-	if (fclose(stdout) != 0)
-		return sm_error(SM_EIO, "write error on stdout: %s",
-		    strerror(errno));
-	return 0;
-}

@@ -94,6 +94,11 @@ void sm_buf_addf(struct sm_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string with the escaping of the canonical form. */
 void sm_buf_add_jstr(struct sm_buf *b, const char *s, size_t n);
+/*
+ * The whole of the file at path: returns in *out a new NUL-terminated
+ * string.  SM_ENOENT when it cannot be opened, SM_EIO when not read.
+ */
+int sm_file_read(const char *path, char **out);
 
 /*
  * Time, in milliseconds since the epoch, UTC.  sm_now() is $SM_NOW when it
@@ -212,34 +217,6 @@ int sm_limit_allows(const struct sm_limit *l, uint64_t n, uint64_t total);
 void sm_config_free(struct sm_config *cfg);
 /* Replaces data_dir (from -D). */
 void sm_config_set_data_dir(struct sm_config *cfg, const char *dir);
-
-/* cli.c: what every command does before its work */
-
-/*
- * The shared options of SPEC §4, filled by a command's getopt loop, and
- * the configuration they lead to.
- */
-struct sm_cli {
-	const char *config_file;	/* -c, --config-file */
-	const char *data_dir;		/* -D, --data-dir */
-	const char *tenant;		/* -T, --tenant */
-	int quiet;			/* -q, --quiet */
-	struct sm_config cfg;
-};
-
-/*
- * Loads the configuration (sm_config_load), applies -D, and takes the
- * tenant from $SM_TENANT when -T was not given.  Returns 0 or SM_ECONFIG.
- */
-int sm_cli_config(struct sm_cli *cli);
-/* Opens the tenant of -T/$SM_TENANT; SM_EUSAGE when none was given. */
-int sm_cli_open(struct sm_cli *cli, int flags, struct sm_db **db);
-void sm_cli_free(struct sm_cli *cli);
-/*
- * An option value that may be "@FILE": returns in *out a new string, the
- * value itself or the contents of FILE.  SM_ENOENT/SM_EIO when unreadable.
- */
-int sm_cli_read_arg(const char *arg, char **out);
 
 /* json.c: the strict pre-scan and parser */
 
@@ -466,8 +443,6 @@ void sm_jw_result_open(struct sm_buf *b, const char *status, int64_t run,
     const char *stats);
 /* Writes b to f; returns 0 or SM_EIO. */
 int sm_jw_put(struct sm_buf *b, FILE *f);
-/* Flushes and closes stdout; returns 0 or SM_EIO (SIGPIPE stays default). */
-int sm_stdout_close(void);
 
 /* db.c: the tenant store */
 
@@ -744,30 +719,6 @@ int sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
  */
 int sm_run_history(struct sm_db *db, const char *kind, int64_t source_id,
     int64_t target_id, FILE *f);
-
-/*
- * progress.c: the live progress line of a long run (SPEC §4), which the
- * commands show only when stderr is a terminal and not -q.
- */
-struct sm_progress {
-	const char *cmd;	/* "sm-sync" */
-	const char *what;	/* what the run works on: "portal -> web" */
-	double started, last;
-	int shown;
-};
-
-void sm_progress_init(struct sm_progress *p, const char *cmd,
-    const char *what);
-/*
- * Redraws "cmd: what: count unit, rate/s[, NN%]" once the run is past a
- * second, at most 4 times a second; done < 0 when the share is unknown.
- */
-void sm_progress_show(struct sm_progress *p, uint64_t count,
-    const char *unit, double done);
-/* Erases the line, if shown, before anything else goes to stderr. */
-void sm_progress_clear(struct sm_progress *p);
-/* Seconds since sm_progress_init, for the summary line. */
-double sm_progress_elapsed(const struct sm_progress *p);
 
 /* prop.c: property rows, snapshots and the change log */
 

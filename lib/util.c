@@ -284,6 +284,32 @@ sm_buf_add_jstr(struct sm_buf *b, const char *s, size_t n)
 	sm_buf_addc(b, '"');
 }
 
+int
+sm_file_read(const char *path, char **out)
+{
+	struct sm_buf b;
+	FILE *f;
+	char chunk[8192];
+	size_t n;
+
+	*out = NULL;
+	if ((f = fopen(path, "r")) == NULL)
+		return sm_error(SM_ENOENT, "cannot open '%s': %s", path,
+		    strerror(errno));
+	sm_buf_init(&b);
+	sm_buf_add(&b, "", 0);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sm_buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		fclose(f);
+		sm_buf_free(&b);
+		return sm_error(SM_EIO, "cannot read '%s'", path);
+	}
+	fclose(f);
+	*out = b.data;
+	return 0;
+}
+
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 static int64_t
 days_from_civil(int64_t y, int m, int d)

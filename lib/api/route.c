@@ -427,11 +427,8 @@ sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 	api = sm_xcalloc(1, sizeof(*api));
 	api->cfg = cfg;
 	if (cfg->serve_admin_key_file != NULL) {
-		p = sm_xmalloc(strlen(cfg->serve_admin_key_file) + 2);
-		sprintf(p, "@%s", cfg->serve_admin_key_file);
-		rc = sm_cli_read_arg(p, &key);
-		free(p);
-		if (rc != 0) {
+		if ((rc = sm_file_read(cfg->serve_admin_key_file,
+		    &key)) != 0) {
 			free(api);
 			p = sm_xstrdup(sm_errmsg());
 			rc = sm_error(SM_ECONFIG, "serve.admin_key_file: %s",

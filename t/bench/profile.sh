@@ -166,7 +166,9 @@ if [ "$MODE" = both ] || [ "$MODE" = callgrind ]; then
 	    sed 's/-Werror//g') -O2 -g -fno-inline"
 	LBS=${BENCH_LIBS:-"-lsqlite3 -lyaml -lsodium -lxxhash -ljq -lm -lpthread"}
 	ok=1
-	for f in "$TOP"/lib/*.c; do
+	# lib/ and the commands' layer (bin/cli.c, bin/progress.c).
+	for f in "$TOP"/lib/*.c "$TOP"/bin/*.c; do
+		case $f in */bin/sm-*) continue ;; esac
 		o=$P/$(basename "$f" .c).o
 		# shellcheck disable=SC2086
 		(cd "$TOP" && ${CC:-cc} $CFL -Ilib -w -c -o "$o" "$f") \

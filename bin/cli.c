@@ -1,0 +1,118 @@
+/* See LICENSE file for copyright and license details. */
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int
+sm_cli_config(struct sm_cli *cli)
+{
+	const char *env;
+	int rc;
+
+	rc = sm_config_load(&cli->cfg, cli->config_file);
+	if (rc != 0)
+		return rc;
+	if (cli->data_dir != NULL)
+		sm_config_set_data_dir(&cli->cfg, cli->data_dir);
+	if (cli->tenant == NULL && (env = getenv("SM_TENANT")) != NULL &&
+	    *env != '\0')
+		cli->tenant = env;
+	return 0;
+}
+
+int
+sm_cli_open(struct sm_cli *cli, int flags, struct sm_db **db)
+{
+	*db = NULL;
+	if (cli->tenant == NULL)
+		return sm_error(SM_EUSAGE, "no tenant: give -T SLUG or set "
+		    "SM_TENANT");
+	return sm_db_open(&cli->cfg, cli->tenant, flags, db);
+}
+
+void
+sm_cli_free(struct sm_cli *cli)
+{
+	sm_config_free(&cli->cfg);
+}
+
+int
+sm_cli_read_arg(const char *arg, char **out)
+{
+	if (arg[0] == '@')
+		return sm_file_read(arg + 1, out);
+	*out = sm_xstrdup(arg);
+	return 0;
+}
+
+void
+sm_cli_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vwarnx(fmt, ap);
+		va_end(ap);
+	}
+	fputs(usage, stderr);
+	exit(64);
+}
+
+void
+sm_cli_help(const char *usage)
+{
+	fputs(usage, stdout);
+	exit(0);
+}
+
+long long
+sm_cli_number(const char *usage, const char *what, const char *s,
+    long long min, long long max, const char *expect, const char *big)
+{
+	char *end;
+	long long n;
+
+	/* Digits only: strtoll's blanks and signs are no count. */
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (!isdigit((unsigned char)s[0]) || *end != '\0' || n < min)
+		sm_cli_usage(usage, "invalid %s '%s': %s", what, s, expect);
+	if (errno == ERANGE || n > max)
+		sm_cli_usage(usage, "invalid %s '%s': %s", what, s,
+		    big != NULL ? big : expect);
+	return n;
+}
+
+int64_t
+sm_cli_time(const char *usage, const char *what, const char *s)
+{
+	int64_t ms;
+
+	if (s == NULL)
+		return -1;
+	if (sm_time_parse(s, sm_now(), &ms) != 0) {
+		if (what == NULL)
+			sm_cli_usage(usage, "%s", sm_errmsg());
+		sm_cli_usage(usage, "invalid %s value: %s", what, sm_errmsg());
+	}
+	return ms;
+}
+
+int
+sm_stdout_close(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return sm_error(SM_EIO, "write error on stdout: %s",
+		    strerror(errno));
+	if (fclose(stdout) != 0)
+		return sm_error(SM_EIO, "write error on stdout: %s",
+		    strerror(errno));
+	return 0;
+}
