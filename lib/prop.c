@@ -1058,8 +1058,8 @@ sm_change_next(struct sm_db *db, int64_t *seq)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = sm_db_stmt(db, "SELECT coalesce((SELECT seq FROM sqlite_sequence "
-	    "WHERE name = 'changes'), 0) + 1");
+	stmt = sm_db_stmt(db, "SELECT coalesce((SELECT seq FROM "
+	    "sqlite_sequence WHERE name = 'changes'), 0) + 1");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	rc = sqlite3_step(stmt);
@@ -1463,7 +1463,6 @@ purge(struct sm_db *db, const char *sql, int64_t cutoff, int keep,
 	return 0;
 }
 
-
 int
 sm_prop_purge(struct sm_db *db, int64_t snap_cut, int64_t runs_cut, int keep,
     struct sm_cleanup_stats *st)
@@ -1488,7 +1487,6 @@ sm_prop_purge(struct sm_db *db, int64_t snap_cut, int64_t runs_cut, int keep,
 	    (rc = purge(db, sql_runs, runs_cut, 0, &st->runs)));
 	return rc;
 }
-
 
 int
 sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,

@@ -865,19 +865,21 @@ int sm_prop_sync_delete(struct sm_db *db, int64_t id, int64_t seq,
     int64_t now);
 /* Flags target row id as a manual change with warning. */
 int sm_prop_flag(struct sm_db *db, int64_t id, const char *warning);
-/* Takes target row id as it is as what sync last wrote (source_hash NULL:
- * the source's deletion), fed by source_id. */
+/*
+ * Takes target row id as it is as what sync last wrote, fed by source_id
+ * (source_hash NULL: what sync took is the source's deletion).
+ */
 int sm_prop_sync_accept(struct sm_db *db, int64_t id, const char *source_hash,
     int64_t source_id);
 /* The flagged rows of a target: their external_ids. */
 int sm_prop_flagged_each(struct sm_db *db, int64_t target_id,
     int (*fn)(const char *, void *), void *arg);
-/* The flagged rows of a target fed by source_id or by none: id, external_id. */
+/* The flagged rows of a target fed by source_id or none: id, external_id. */
 int sm_prop_flagged_pair_each(struct sm_db *db, int64_t source_id,
     int64_t target_id, int (*fn)(int64_t, const char *, void *), void *arg);
 int sm_prop_flagged_count(struct sm_db *db, int64_t source_id,
     int64_t target_id, uint64_t *n);
-/* *ext (malloc'd) = the external_id of target row id if its seq is seq, else NULL. */
+/* *ext = the external_id (malloc'd) of target row id if at seq, else NULL. */
 int sm_prop_target_at_seq(struct sm_db *db, int64_t id, int64_t seq,
     char **ext);
 

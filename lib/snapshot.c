@@ -23,10 +23,8 @@
  * later than T it can only be the earliest when nothing was written in
  * between, so it gives the right answer too.  A point-in-time restore
  * writes this version into every row where it differs from the row.
+ * The statements that find the version are prop.c's (sm_prop_versions).
  */
-
-/* A property as scanned (prop.c's sm_prop_versions()). */
-typedef int (*view_fn)(const struct sm_prop_view *, void *);
 
 static const char *
 side_key(enum sm_side side)
@@ -59,19 +57,6 @@ col_text(sqlite3_stmt *stmt, int col)
 	return (const char *)sqlite3_column_text(stmt, col);
 }
 
-/*
- * Calls fn for every property of e (at < 0: every live one as it is now;
- * else every row, with its version at time at), of the external_ids in ids
- * (a JSON array, or NULL for all), flagged as manual changes when manual,
- * ordered by external_id.  fn's non-zero return stops the scan.
- */
-static int
-scan(struct sm_db *db, const struct sm_endpoint *e, const char *ids,
-    int manual, int64_t at, view_fn fn, void *arg)
-{
-	return sm_prop_versions(db, e, ids, manual, at, fn, arg);
-}
-
 struct cat {
 	enum sm_side side;
 	struct sm_buf b;
@@ -101,7 +86,8 @@ sm_snap_cat(struct sm_db *db, const struct sm_endpoint *e, char *const *ids,
 	sm_buf_init(&c.b);
 	c.side = e->side;
 	c.f = f;
-	rc = scan(db, e, ids_json(ids, nids, &idb), manual, at, cat_one, &c);
+	rc = sm_prop_versions(db, e, ids_json(ids, nids, &idb), manual, at,
+	    cat_one, &c);
 	sm_buf_free(&c.b);
 	sm_buf_free(&idb);
 	return rc;
@@ -440,7 +426,8 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 	memset(&d, 0, sizeof(d));
 	d.st = st;
 	/* Collected first: the writes move rows in the index scanned. */
-	if ((rc = scan(run->db, e, ids, 0, o->at, collect, &d)) != 0 ||
+	if ((rc = sm_prop_versions(run->db, e, ids, 0, o->at, collect,
+	    &d)) != 0 ||
 	    (rc = guard_at(run->db, e, o, &d)) != 0) {
 		free(d.v);
 		return rc;
@@ -461,7 +448,8 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 			break;
 		}
 		if (d.v[i].snap_id != 0) {
-			if ((rc = sm_snap_get(run->db, d.v[i].snap_id, &s)) != 0)
+			if ((rc = sm_snap_get(run->db, d.v[i].snap_id,
+			    &s)) != 0)
 				break;
 			snprintf(warning, sizeof(warning), "restored from "
 			    "snapshot %lld", (long long)s.id);

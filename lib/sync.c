@@ -56,7 +56,8 @@ struct syncer {
 
 /* The target's hash of canonical data: only the global hash_ignore. */
 static int
-target_hash(struct syncer *sy, const struct sm_prop_row *s, char out[SM_HASH_HEX])
+target_hash(struct syncer *sy, const struct sm_prop_row *s,
+    char out[SM_HASH_HEX])
 {
 	jv v;
 	int rc;
@@ -97,8 +98,8 @@ log_event(struct syncer *sy, const struct sm_target_row *r, const char *ext,
 
 /* R = S: an insert (r->id 0), or an update that clears any manual flag. */
 static int
-write_target(struct syncer *sy, struct sm_target_row *r, const struct sm_prop_row *s,
-    const char *op)
+write_target(struct syncer *sy, struct sm_target_row *r,
+    const struct sm_prop_row *s, const char *op)
 {
 	char hash[SM_HASH_HEX], prev[SM_HASH_HEX];
 	int64_t seq;
@@ -123,7 +124,8 @@ write_target(struct syncer *sy, struct sm_target_row *r, const struct sm_prop_ro
 }
 
 static int
-delete_target(struct syncer *sy, struct sm_target_row *r, const struct sm_prop_row *s)
+delete_target(struct syncer *sy, struct sm_target_row *r,
+    const struct sm_prop_row *s)
 {
 	int64_t seq;
 	int rc;
@@ -167,7 +169,8 @@ keep_target(struct syncer *sy, struct sm_target_row *r, const char *ext,
 
 /* --accept-manual: R as it is becomes what sync last wrote. */
 static int
-accept_target(struct syncer *sy, struct sm_target_row *r, const struct sm_prop_row *s)
+accept_target(struct syncer *sy, struct sm_target_row *r,
+    const struct sm_prop_row *s)
 {
 	int rc;
 
