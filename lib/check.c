@@ -100,73 +100,77 @@ meta_is(struct checker *c, const char *key, const char *want)
 /* Recomputes canonical form and hash of one stored row. */
 static int
 check_row(struct checker *c, const char *what, const char *where,
-    sqlite3_stmt *stmt, char *const *ignore, size_t nignore)
+    const struct sm_prop_row *r, char *const *ignore, size_t nignore)
 {
-	const char *data = (const char *)sqlite3_column_text(stmt, 2);
-	const char *hash = (const char *)sqlite3_column_text(stmt, 3);
-	const char *ext = (const char *)sqlite3_column_text(stmt, 1);
-	int64_t id = sqlite3_column_int64(stmt, 0);
 	struct sm_json_err jerr;
 	char got[SM_HASH_HEX];
 	jv v;
 
-	if (data == NULL)	/* a snapshot of an absent property */
+	if (r->data == NULL)	/* a snapshot of an absent property */
 		return 0;
-	if (sm_json_parse(data, (size_t)sqlite3_column_bytes(stmt, 2), &v,
-	    &jerr) != 0)
-		return report(c, what, where, ext, id, jerr.reason);
+	if (sm_json_parse(r->data, r->len, &v, &jerr) != 0)
+		return report(c, what, where, r->external_id, r->id,
+		    jerr.reason);
 	if (sm_rec_digest(v, (const char *const *)ignore, nignore, &c->data,
 	    got) != 0) {
 		jv_free(v);
-		return report(c, what, where, ext, id, sm_errmsg());
+		return report(c, what, where, r->external_id, r->id,
+		    sm_errmsg());
 	}
 	jv_free(v);
-	if (strcmp(c->data.data, data) != 0)
-		return report(c, what, where, ext, id,
+	if (strcmp(c->data.data, r->data) != 0)
+		return report(c, what, where, r->external_id, r->id,
 		    "stored data is not in canonical form");
-	if (hash == NULL || strcmp(got, hash) != 0)
-		return report(c, what, where, ext, id, "stored hash does not "
-		    "match the data (was hash_ignore changed?)");
+	if (r->hash == NULL || strcmp(got, r->hash) != 0)
+		return report(c, what, where, r->external_id, r->id,
+		    "stored hash does not match the data (was hash_ignore "
+		    "changed?)");
 	return 0;
 }
 
+/* The rows of one check_rows() pass. */
+struct rows {
+	struct checker *c;
+	const char *what, *where;
+	char **ignore;
+	size_t nignore;
+};
+
 static int
-check_rows(struct checker *c, const char *what, const char *sql,
-    int64_t owner, const char *where, char *const *ignore, size_t nignore)
+row_fn(const struct sm_prop_row *r, void *arg)
 {
-	sqlite3_stmt *stmt;
+	struct rows *k = arg;
+
+	return check_row(k->c, k->what, k->where, r, k->ignore, k->nignore);
+}
+
+/* Checks every row (or snapshot) of e, with e's hash_ignore (or none). */
+static int
+check_rows(struct checker *c, struct sm_endpoint *e, int snapshots,
+    const char *what)
+{
+	struct rows k;
 	int rc;
 
-	/* Prepared here, not cached: the caller's statement is still live. */
-	rc = sqlite3_prepare_v2(sm_db_handle(c->db), sql, -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return sm_db_error(c->db, rc, "cannot prepare a check");
-	sqlite3_bind_int64(stmt, 1, owner);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if ((rc = check_row(c, what, where, stmt, ignore, nignore)) != 0)
-			break;
-	sqlite3_finalize(stmt);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return rc > 0 ? sm_db_error(c->db, rc, what) : rc;
+	k.c = c;
+	k.what = what;
+	k.where = e->name;
+	k.ignore = sm_ignore_list(c->cfg, e->side == SM_SOURCE ? e : NULL,
+	    &k.nignore);
+	rc = sm_prop_each_stored(c->db, e->side, e->id, snapshots, what,
+	    row_fn, &k);
+	sm_strv_free(k.ignore);
+	return rc;
 }
 
 static int
 check_source(struct sm_endpoint *e, void *arg)
 {
 	struct checker *c = arg;
-	size_t n;
-	char **ignore = sm_ignore_list(c->cfg, e, &n);
 	int rc;
 
-	rc = check_rows(c, "source_property", "SELECT id, external_id, data, "
-	    "hash FROM source_properties WHERE source_id = ?", e->id, e->name,
-	    ignore, n);
-	if (rc == 0)
-		rc = check_rows(c, "snapshot", "SELECT id, external_id, data, "
-		    "hash FROM snapshots WHERE source_id = ?", e->id, e->name,
-		    ignore, n);
-	sm_strv_free(ignore);
+	if ((rc = check_rows(c, e, 0, "source_property")) == 0)
+		rc = check_rows(c, e, 1, "snapshot");
 	return rc;
 }
 
@@ -174,95 +178,41 @@ static int
 check_target(struct sm_endpoint *e, void *arg)
 {
 	struct checker *c = arg;
-	size_t n;
-	char **ignore = sm_ignore_list(c->cfg, NULL, &n);
 	int rc;
 
-	rc = check_rows(c, "target_property", "SELECT id, external_id, data, "
-	    "hash FROM target_properties WHERE target_id = ?", e->id, e->name,
-	    ignore, n);
-	if (rc == 0)
-		rc = check_rows(c, "snapshot", "SELECT id, external_id, data, "
-		    "hash FROM snapshots WHERE target_id = ?", e->id, e->name,
-		    ignore, n);
-	sm_strv_free(ignore);
+	if ((rc = check_rows(c, e, 0, "target_property")) == 0)
+		rc = check_rows(c, e, 1, "snapshot");
 	return rc;
+}
+
+static int
+orphan(const char *msg, void *arg)
+{
+	return report(arg, "orphan", NULL, NULL, -1, msg);
 }
 
 static int
 check_orphans(struct checker *c)
 {
-	static const char *const sql[] = {
-		"SELECT 'snapshot ' || s.id || ' of a source property that "
-		    "is gone' FROM snapshots s WHERE s.source_id IS NOT NULL "
-		    "AND NOT EXISTS (SELECT 1 FROM source_properties p "
-		    "WHERE p.id = s.property_id)",
-		"SELECT 'snapshot ' || s.id || ' of a target property that "
-		    "is gone' FROM snapshots s WHERE s.target_id IS NOT NULL "
-		    "AND NOT EXISTS (SELECT 1 FROM target_properties p "
-		    "WHERE p.id = s.property_id)",
-		"SELECT 'source property ' || id || ' has a change number "
-		    "beyond the change log' FROM source_properties WHERE seq > "
-		    "(SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
-		    "WHERE name = 'changes')",
-		"SELECT 'target property ' || id || ' has a change number "
-		    "beyond the change log' FROM target_properties WHERE seq > "
-		    "(SELECT coalesce(max(seq), 0) FROM sqlite_sequence "
-		    "WHERE name = 'changes')",
-		"SELECT 'source property ' || id || ' has no change log row "
-		    "for its change number' FROM source_properties p "
-		    "WHERE NOT EXISTS (SELECT 1 FROM changes c "
-		    "WHERE c.seq = p.seq)",
-		"SELECT 'target property ' || id || ' has no change log row "
-		    "for its change number' FROM target_properties p "
-		    "WHERE NOT EXISTS (SELECT 1 FROM changes c "
-		    "WHERE c.seq = p.seq)",
-		"SELECT 'run ' || id || ' is still marked running' FROM runs "
-		    "WHERE status = 'running'",
-	};
-	size_t i;
 	int rc;
 
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
-		if ((rc = pragma_rows(c, sql[i], "orphan")) != 0)
-			return rc;
-	return 0;
+	if ((rc = sm_prop_orphans(c->db, orphan, c)) != 0)
+		return rc;
+	return pragma_rows(c, "SELECT 'run ' || id || ' is still marked "
+	    "running' FROM runs WHERE status = 'running'", "orphan");
 }
 
-/*
- * The change log against what it names: a property's latest change (its
- * seq, the one change that cleanup always keeps) carries the hash the
- * property has now, or none for a deletion that left a tombstone.  (A
- * prev_hash is not checked against the change before: a sync's is the
- * target's hash as it found it, which a manual edit may have changed
- * without a change row.)
- */
+/* The change log against the rows it names (prop.c says what it checks). */
+static int
+log_mismatch(const char *msg, void *arg)
+{
+	return report(arg, "change_log", NULL, NULL, -1, msg);
+}
+
 static int
 check_changes(struct checker *c)
 {
-	static const char *const sql[] = {
-		"SELECT 'change ' || c.seq || ' of source property ' || p.id || "
-		    "' has hash ' || coalesce(c.hash, 'null') || ', the "
-		    "property ' || p.hash FROM source_properties p "
-		    "JOIN changes c ON c.seq = p.seq AND c.source_id = "
-		    "p.source_id AND c.property_id = p.id "
-		    "WHERE CASE WHEN c.hash IS NULL THEN p.deleted_at IS NULL "
-		    "ELSE c.hash <> p.hash END",
-		"SELECT 'change ' || c.seq || ' of target property ' || p.id || "
-		    "' has hash ' || coalesce(c.hash, 'null') || ', the "
-		    "property ' || p.hash FROM target_properties p "
-		    "JOIN changes c ON c.seq = p.seq AND c.target_id = "
-		    "p.target_id AND c.property_id = p.id "
-		    "WHERE CASE WHEN c.hash IS NULL THEN p.deleted_at IS NULL "
-		    "ELSE c.hash <> p.hash END",
-	};
-	size_t i;
-	int rc;
-
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
-		if ((rc = pragma_rows(c, sql[i], "change_log")) != 0)
-			return rc;
-	return 0;
+	return sm_change_log_check(c->db, log_mismatch, c);
 }
 
 int

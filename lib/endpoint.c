@@ -314,29 +314,13 @@ sm_endpoint_remove(struct sm_db *db, enum sm_side side, int64_t id)
 	return 0;
 }
 
+/* A count for the description; -1 when it cannot be read. */
 static int64_t
 count_props(struct sm_db *db, const struct sm_endpoint *e, int manual)
 {
-	sqlite3_stmt *stmt;
-	int64_t n = 0;
+	int64_t n;
 
-	if (e->side == SM_SOURCE)
-		stmt = sm_db_stmt(db, "SELECT count(*) FROM source_properties "
-		    "WHERE source_id = ? AND deleted_at IS NULL");
-	else if (!manual)
-		stmt = sm_db_stmt(db, "SELECT count(*) FROM target_properties "
-		    "WHERE target_id = ? AND deleted_at IS NULL");
-	else
-		stmt = sm_db_stmt(db, "SELECT count(*) FROM target_properties "
-		    "WHERE target_id = ? AND deleted_at IS NULL "
-		    "AND has_manual_changes");
-	if (stmt == NULL)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, e->id);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	return n;
+	return sm_prop_count(db, e->side, e->id, manual, &n) == 0 ? n : -1;
 }
 
 int

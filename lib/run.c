@@ -46,15 +46,9 @@ sm_run_begin(struct sm_db *db, struct sm_run *run, const char *kind,
 		run->target_id = target->id;
 		run->target_name = target->name;
 	}
-	stmt = sm_db_stmt(db, "SELECT coalesce((SELECT seq FROM sqlite_sequence "
-	    "WHERE name = 'changes'), 0) + 1");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	rc = sqlite3_step(stmt);
-	run->next_seq = run->first_seq = sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW)
-		return sm_db_error(db, rc, "cannot read the change log");
+	if ((rc = sm_change_next(db, &run->first_seq)) != 0)
+		return rc;
+	run->next_seq = run->first_seq;
 	stmt = sm_db_stmt(db, "INSERT INTO runs (kind, source_id, target_id, "
 	    "source_name, target_name, started_at, status) "
 	    "VALUES (?, ?, ?, ?, ?, ?, 'running')");

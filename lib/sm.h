@@ -778,6 +778,254 @@ int sm_snap_take(struct sm_run *run, enum sm_side side, int64_t prop_id,
 int sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
     const char *prev_hash, const char *warning);
 
+/*
+ * The rest of the store: every statement that names the property,
+ * snapshot and change log tables (source_properties, target_properties,
+ * snapshots, changes, sync_state) is in prop.c.  (Lib's own plumbing: to
+ * move to the private header.)  Iterators call fn for each row with
+ * strings valid until fn returns; fn's non-zero return stops them and is
+ * returned (sm_prop_page: a positive one stops quietly).
+ */
+
+/* A stored row as read: a source row, or a row or snapshot checked. */
+struct sm_prop_row {
+	int64_t id;
+	const char *external_id;
+	const char *data;	/* NULL: a snapshot of an absent property */
+	size_t len;
+	const char *hash;
+	int deleted;		/* sync's source rows only */
+	int64_t seq;		/* sync's source rows only */
+};
+
+/* A target row as sync decides on it, without its data. */
+struct sm_target_row {
+	int64_t id;		/* 0: none */
+	char hash[SM_HASH_HEX];
+	char synced_hash[SM_HASH_HEX];
+	char source_hash[SM_HASH_HEX];
+	int64_t source_id;
+	int deleted;
+	int64_t seq;
+};
+
+/* sync.c's: the source row of external_id, or of id, into fn (or none). */
+int sm_prop_source_row(struct sm_db *db, int64_t source_id,
+    const char *external_id, int (*fn)(const struct sm_prop_row *, void *),
+    void *arg);
+int sm_prop_source_row_id(struct sm_db *db, int64_t id,
+    int (*fn)(const struct sm_prop_row *, void *), void *arg);
+/* Fills r with the target row of external_id; r->id 0 when none. */
+int sm_prop_target_row(struct sm_db *db, int64_t target_id,
+    const char *external_id, struct sm_target_row *r);
+/*
+ * Target row *id (0: a new one, *id set) = source row s with the target's
+ * hash, fed by source_id, at change seq and time now; clears any flag.
+ */
+int sm_prop_sync_write(struct sm_db *db, int64_t target_id, int64_t *id,
+    const struct sm_prop_row *s, const char *hash, int64_t source_id,
+    int64_t seq, int64_t now);
+/* Makes target row id a tombstone that sync wrote, at seq and now. */
+int sm_prop_sync_delete(struct sm_db *db, int64_t id, int64_t seq,
+    int64_t now);
+/* Flags target row id as a manual change with warning. */
+int sm_prop_flag(struct sm_db *db, int64_t id, const char *warning);
+/*
+ * Takes target row id as it is as what sync last wrote, fed by source_id
+ * (source_hash NULL: what sync took is the source's deletion).
+ */
+int sm_prop_sync_accept(struct sm_db *db, int64_t id, const char *source_hash,
+    int64_t source_id);
+/* The flagged rows of a target: their external_ids. */
+int sm_prop_flagged_each(struct sm_db *db, int64_t target_id,
+    int (*fn)(const char *, void *), void *arg);
+/* The flagged rows of a target fed by source_id or none: id, external_id. */
+int sm_prop_flagged_pair_each(struct sm_db *db, int64_t source_id,
+    int64_t target_id, int (*fn)(int64_t, const char *, void *), void *arg);
+int sm_prop_flagged_count(struct sm_db *db, int64_t source_id,
+    int64_t target_id, uint64_t *n);
+/* *ext = the external_id (malloc'd) of target row id if at seq, else NULL. */
+int sm_prop_target_at_seq(struct sm_db *db, int64_t id, int64_t seq,
+    char **ext);
+
+/* The live rows of a source or target (flagged ones only with manual). */
+int sm_prop_count(struct sm_db *db, enum sm_side side, int64_t owner,
+    int manual, int64_t *n);
+/* The created_at of the first row of a source or target; -1: no rows. */
+int sm_prop_first_created(struct sm_db *db, enum sm_side side, int64_t owner,
+    int64_t *at);
+
+/* A property in a version: as it was at a time, and as it is now. */
+struct sm_prop_view {
+	int64_t id;
+	const char *external_id;
+	int present;		/* the version exists */
+	const char *data;	/* of the version, when present */
+	const char *hash;
+	int64_t updated_at;	/* when the version was written */
+	int64_t snap_id;	/* the snapshot holding it; 0: the row */
+	int historical;		/* not the row as it is now */
+	int cur_present;	/* the row is live */
+	const char *cur_data;
+	const char *cur_hash;
+	/* target rows, as they are now */
+	const char *synced_hash;
+	const char *source;
+	int manual;
+	const char *warning;
+};
+
+/*
+ * The rows of e (at < 0: every live one as it is now; else every row,
+ * with its version at time at) of the external_ids in ids (a JSON array,
+ * or NULL for all), flagged ones only with manual, by external_id.
+ */
+int sm_prop_versions(struct sm_db *db, const struct sm_endpoint *e,
+    const char *ids, int manual, int64_t at,
+    int (*fn)(const struct sm_prop_view *, void *), void *arg);
+/*
+ * A page of the live rows of e by id: after the id after, at most limit
+ * (-1: all), flagged ones only with manual, only row id when id > 0.
+ */
+int sm_prop_page(struct sm_db *db, const struct sm_endpoint *e, int manual,
+    int64_t id, int64_t after, int64_t limit,
+    int (*fn)(const struct sm_prop_view *, void *), void *arg);
+/*
+ * The property record of sm-snapshot cat and the API's lists (SPEC §5.5),
+ * one NDJSON line in b: id, external_id, data, hash, updated_at of the
+ * version, and for a target its bookkeeping now (null for a version
+ * older than the row's current one).
+ */
+void sm_prop_record(struct sm_buf *b, enum sm_side side,
+    const struct sm_prop_view *v);
+
+/* A snapshot as listed. */
+struct sm_snap_rec {
+	int64_t id;
+	int is_source;
+	const char *owner_name;	/* the source's or target's */
+	const char *external_id;
+	const char *hash;
+	const char *reason;
+	const char *label;
+	int64_t taken_at;
+	const char *data;
+	int64_t property_id;
+	int64_t run_id;		/* 0: not taken by a run */
+};
+
+struct sm_snap_query;
+/* The snapshots q selects (ids: q's as a JSON array, or NULL), by id. */
+int sm_snap_each(struct sm_db *db, const struct sm_snap_query *q,
+    const char *ids, int (*fn)(const struct sm_snap_rec *, void *),
+    void *arg);
+/* Snapshot id into fn; SM_ENOENT when there is none. */
+int sm_snap_rec_get(struct sm_db *db, int64_t id,
+    int (*fn)(const struct sm_snap_rec *, void *), void *arg);
+
+/* A snapshot as restore needs it. */
+struct sm_snap {
+	int64_t id;
+	enum sm_side side;
+	int64_t owner;
+	int64_t property_id;
+	char *external_id;
+	char *data;		/* NULL: the property did not exist */
+	char hash[SM_HASH_HEX];
+};
+
+/* Loads snapshot id into s (sm_snap_free); SM_ENOENT when there is none. */
+int sm_snap_get(struct sm_db *db, int64_t id, struct sm_snap *s);
+void sm_snap_free(struct sm_snap *s);
+/* Snapshots every live row of e (reason "take"); *n gets how many. */
+int sm_snap_take_live(struct sm_db *db, const struct sm_endpoint *e,
+    const char *label, int64_t taken_at, int64_t *n);
+/* The restore snapshot of the absence row p replaced (it was created). */
+int sm_snap_absent(struct sm_run *run, const struct sm_prop *p);
+
+/* A restore snapshot with the row state it kept (row_state), for --undo. */
+struct sm_snap_undo {
+	int64_t property_id;
+	const char *external_id;
+	const char *data;	/* NULL: absent */
+	size_t len;
+	const char *hash;
+	int has_state;		/* the rest is set */
+	int64_t updated_at;
+	int64_t deleted_at;	/* -1: live */
+	const char *synced_hash;
+	int64_t source_id;
+	const char *source_hash;
+	int manual;
+	const char *warning;
+};
+
+/* The restore snapshots of e taken by run run_id, started at started. */
+int sm_snap_restore_each(struct sm_db *db, const struct sm_endpoint *e,
+    int64_t run_id, int64_t started,
+    int (*fn)(const struct sm_snap_undo *, void *), void *arg);
+
+/* The next change number: one past the log's last. */
+int sm_change_next(struct sm_db *db, int64_t *seq);
+/* The run that made change seq (*run_id 0: none logged) and its kind. */
+int sm_change_run(struct sm_db *db, int64_t seq, int64_t *run_id,
+    char *kind, size_t n);
+
+/* A change of a run, as its event line prints it. */
+struct sm_event {
+	const char *op, *source, *target, *external_id, *hash, *prev_hash;
+	const char *warning;
+	const char *data;	/* a live target row's, now */
+};
+
+int sm_change_each_event(struct sm_db *db, const struct sm_run *run,
+    int (*fn)(const struct sm_event *, void *), void *arg);
+
+/* A change as sync reads the log. */
+struct sm_change {
+	int64_t seq;
+	int64_t property_id;
+	int target;		/* of a target row, else of a source row */
+};
+
+/*
+ * Reads into v up to max changes of source_id or target_id numbered in
+ * (from, before), in order; *n gets how many.
+ */
+int sm_change_read(struct sm_db *db, int64_t from, int64_t before,
+    int64_t source_id, int64_t target_id, struct sm_change *v, size_t max,
+    size_t *n);
+/* How far the pair has read the log (sync_state); left as is when never. */
+int sm_change_pos_get(struct sm_db *db, int64_t source_id, int64_t target_id,
+    int64_t *source_seq, int64_t *target_seq);
+/* The pair has seen everything up to seq, in run run_id. */
+int sm_change_pos_put(struct sm_db *db, int64_t source_id, int64_t target_id,
+    int64_t seq, int64_t run_id);
+
+/*
+ * sm-tenant check: every row (or with snapshots every snapshot) of a
+ * source or target, not cached (what names a failure); the messages of
+ * rows that break the tables' invariants, of the change log against the
+ * rows.
+ */
+int sm_prop_each_stored(struct sm_db *db, enum sm_side side, int64_t owner,
+    int snapshots, const char *what,
+    int (*fn)(const struct sm_prop_row *, void *), void *arg);
+int sm_prop_orphans(struct sm_db *db, int (*fn)(const char *, void *),
+    void *arg);
+int sm_change_log_check(struct sm_db *db, int (*fn)(const char *, void *),
+    void *arg);
+
+struct sm_cleanup_stats;
+/*
+ * sm-cleanup's deletes (the rules in cleanup.c) in the caller's
+ * transaction: snapshots and tombstones before snap_cut (keep newest
+ * snapshots kept per property), change log rows and runs before runs_cut.
+ * Adds to st.
+ */
+int sm_prop_purge(struct sm_db *db, int64_t snap_cut, int64_t runs_cut,
+    int keep, struct sm_cleanup_stats *st);
+
 /* import.c: records into a source, or observed state into a target */
 
 struct sm_import_stats {

@@ -23,79 +23,8 @@
  * later than T it can only be the earliest when nothing was written in
  * between, so it gives the right answer too.  A point-in-time restore
  * writes this version into every row where it differs from the row.
+ * The statements that find the version are prop.c's (sm_prop_versions).
  */
-
-/* A property as scanned: its version at the time asked and now. */
-struct view {
-	int64_t id;
-	const char *external_id;
-	int present;		/* the version exists */
-	const char *data;	/* of the version, when present */
-	const char *hash;
-	int64_t updated_at;	/* when the version was written */
-	int64_t snap_id;	/* the snapshot holding it; 0: the row */
-	int historical;		/* not the row as it is now */
-	int cur_present;	/* the row is live */
-	const char *cur_data;
-	const char *cur_hash;
-	/* target rows, as they are now */
-	const char *synced_hash;
-	const char *source;
-	int manual;
-	const char *warning;
-};
-
-typedef int (*view_fn)(const struct view *, void *);
-
-/*
- * Columns: 0 id, 1 external_id, 2 created_at, 3 is tombstone, 4 data,
- * 5 hash, 6 updated_at, 7 snapshot id, 8 its data, 9 its hash, 10 the time
- * of the last write up to T, 11 synced_hash, 12 source name,
- * 13 has_manual_changes, 14 warning.  ?1 owner, ?2 T, ?3 a JSON array of
- * external_ids or NULL, ?4 only rows with manual changes.
- */
-#define NOW_SOURCE "SELECT p.id, p.external_id, p.created_at, " \
-	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, NULL, " \
-	"NULL, NULL, NULL, NULL, NULL, 0, NULL FROM source_properties p " \
-	"WHERE p.source_id = ?1 AND p.deleted_at IS NULL AND (?3 IS NULL " \
-	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
-	"ORDER BY p.external_id"
-#define NOW_TARGET "SELECT p.id, p.external_id, p.created_at, " \
-	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, NULL, " \
-	"NULL, NULL, NULL, p.synced_hash, s.name, p.has_manual_changes, " \
-	"p.warning FROM target_properties p " \
-	"LEFT JOIN sources s ON s.id = p.source_id " \
-	"WHERE p.target_id = ?1 AND p.deleted_at IS NULL AND (?3 IS NULL " \
-	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
-	"AND (?4 = 0 OR p.has_manual_changes) ORDER BY p.external_id"
-#define AT_SOURCE "SELECT p.id, p.external_id, p.created_at, " \
-	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, v.id, " \
-	"v.data, v.hash, (SELECT max(h.taken_at) FROM snapshots h " \
-	"WHERE h.source_id = p.source_id AND h.external_id = p.external_id " \
-	"AND h.property_id = p.id AND h.taken_at <= ?2 " \
-	"AND h.reason <> 'take'), NULL, NULL, 0, NULL " \
-	"FROM source_properties p LEFT JOIN snapshots v ON v.id = " \
-	"(SELECT x.id FROM snapshots x WHERE x.source_id = p.source_id " \
-	"AND x.external_id = p.external_id AND x.property_id = p.id " \
-	"AND x.taken_at > ?2 ORDER BY x.taken_at, x.id LIMIT 1) " \
-	"WHERE p.source_id = ?1 AND (?3 IS NULL " \
-	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
-	"ORDER BY p.external_id"
-#define AT_TARGET "SELECT p.id, p.external_id, p.created_at, " \
-	"p.deleted_at IS NOT NULL, p.data, p.hash, p.updated_at, v.id, " \
-	"v.data, v.hash, (SELECT max(h.taken_at) FROM snapshots h " \
-	"WHERE h.target_id = p.target_id AND h.external_id = p.external_id " \
-	"AND h.property_id = p.id AND h.taken_at <= ?2 " \
-	"AND h.reason <> 'take'), p.synced_hash, s.name, " \
-	"p.has_manual_changes, p.warning " \
-	"FROM target_properties p LEFT JOIN sources s ON s.id = p.source_id " \
-	"LEFT JOIN snapshots v ON v.id = " \
-	"(SELECT x.id FROM snapshots x WHERE x.target_id = p.target_id " \
-	"AND x.external_id = p.external_id AND x.property_id = p.id " \
-	"AND x.taken_at > ?2 ORDER BY x.taken_at, x.id LIMIT 1) " \
-	"WHERE p.target_id = ?1 AND (?3 IS NULL " \
-	"OR p.external_id IN (SELECT value FROM json_each(?3))) " \
-	"AND (?4 = 0 OR p.has_manual_changes) ORDER BY p.external_id"
 
 static const char *
 side_key(enum sm_side side)
@@ -128,79 +57,6 @@ col_text(sqlite3_stmt *stmt, int col)
 	return (const char *)sqlite3_column_text(stmt, col);
 }
 
-/* Fills v from a row of the scan statements above. */
-static void
-fill_view(sqlite3_stmt *stmt, int64_t at, struct view *v)
-{
-	int64_t created_at = sqlite3_column_int64(stmt, 2);
-
-	memset(v, 0, sizeof(*v));
-	v->id = sqlite3_column_int64(stmt, 0);
-	v->external_id = col_text(stmt, 1);
-	v->cur_present = sqlite3_column_int(stmt, 3) == 0;
-	v->cur_data = col_text(stmt, 4);
-	v->cur_hash = col_text(stmt, 5);
-	v->synced_hash = col_text(stmt, 11);
-	v->source = col_text(stmt, 12);
-	v->manual = sqlite3_column_int(stmt, 13);
-	v->warning = col_text(stmt, 14);
-	v->updated_at = -1;
-	if (at >= 0 && created_at > at) {
-		v->historical = 1;
-	} else if (sqlite3_column_type(stmt, 7) != SQLITE_NULL) {
-		v->historical = 1;
-		v->snap_id = sqlite3_column_int64(stmt, 7);
-		v->present = sqlite3_column_type(stmt, 8) != SQLITE_NULL;
-		v->data = col_text(stmt, 8);
-		v->hash = col_text(stmt, 9);
-		v->updated_at = sqlite3_column_type(stmt, 10) == SQLITE_NULL ?
-		    created_at : sqlite3_column_int64(stmt, 10);
-	} else {
-		v->present = v->cur_present;
-		v->data = v->cur_data;
-		v->hash = v->cur_hash;
-		v->updated_at = sqlite3_column_int64(stmt, 6);
-	}
-}
-
-/*
- * Calls fn for every property of e (at < 0: every live one as it is now;
- * else every row, with its version at time at), of the external_ids in ids
- * (a JSON array, or NULL for all), flagged as manual changes when manual,
- * ordered by external_id.  fn's non-zero return stops the scan.
- */
-static int
-scan(struct sm_db *db, const struct sm_endpoint *e, const char *ids,
-    int manual, int64_t at, view_fn fn, void *arg)
-{
-	sqlite3_stmt *stmt;
-	struct view v;
-	int rc;
-
-	if (at < 0)
-		stmt = sm_db_stmt(db, e->side == SM_SOURCE ? NOW_SOURCE :
-		    NOW_TARGET);
-	else
-		stmt = sm_db_stmt(db, e->side == SM_SOURCE ? AT_SOURCE :
-		    AT_TARGET);
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, e->id);
-	sqlite3_bind_int64(stmt, 2, at);
-	sqlite3_bind_text(stmt, 3, ids, -1, SQLITE_STATIC);
-	if (e->side == SM_TARGET)
-		sqlite3_bind_int(stmt, 4, manual);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		fill_view(stmt, at, &v);
-		if ((rc = fn(&v, arg)) != 0)
-			break;
-	}
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return rc > 0 ? sm_db_error(db, rc, "cannot read properties") : rc;
-}
-
 struct cat {
 	enum sm_side side;
 	struct sm_buf b;
@@ -208,31 +64,13 @@ struct cat {
 };
 
 static int
-cat_one(const struct view *v, void *arg)
+cat_one(const struct sm_prop_view *v, void *arg)
 {
 	struct cat *c = arg;
 
 	if (!v->present)
 		return 0;
-	sm_jw_begin(&c->b);
-	sm_jw_int(&c->b, "id", v->id);
-	sm_jw_str(&c->b, "external_id", v->external_id);
-	sm_jw_raw(&c->b, "data", v->data);
-	sm_jw_str(&c->b, "hash", v->hash);
-	sm_jw_time(&c->b, "updated_at", v->updated_at);
-	if (c->side == SM_TARGET && v->historical) {
-		/* Snapshots keep data, not the sync bookkeeping. */
-		sm_jw_null(&c->b, "synced_hash");
-		sm_jw_null(&c->b, "source");
-		sm_jw_null(&c->b, "has_manual_changes");
-		sm_jw_null(&c->b, "warning");
-	} else if (c->side == SM_TARGET) {
-		sm_jw_str(&c->b, "synced_hash", v->synced_hash);
-		sm_jw_str(&c->b, "source", v->source);
-		sm_jw_bool(&c->b, "has_manual_changes", v->manual);
-		sm_jw_str(&c->b, "warning", v->warning);
-	}
-	sm_jw_end(&c->b);
+	sm_prop_record(&c->b, c->side, v);
 	return sm_jw_put(&c->b, c->f);
 }
 
@@ -248,180 +86,98 @@ sm_snap_cat(struct sm_db *db, const struct sm_endpoint *e, char *const *ids,
 	sm_buf_init(&c.b);
 	c.side = e->side;
 	c.f = f;
-	rc = scan(db, e, ids_json(ids, nids, &idb), manual, at, cat_one, &c);
+	rc = sm_prop_versions(db, e, ids_json(ids, nids, &idb), manual, at,
+	    cat_one, &c);
 	sm_buf_free(&c.b);
 	sm_buf_free(&idb);
 	return rc;
 }
 
-/*
- * Columns of a snapshot record: 0 id, 1 is of a source, 2 the source's or
- * target's name, 3 external_id, 4 hash, 5 reason, 6 label, 7 taken_at,
- * 8 data, 9 property_id, 10 run_id.
- */
-#define SNAP_COLS "SELECT s.id, s.source_id IS NOT NULL, " \
-	"coalesce(src.name, tgt.name), s.external_id, s.hash, s.reason, " \
-	"s.label, s.taken_at, s.data, s.property_id, s.run_id " \
-	"FROM snapshots s LEFT JOIN sources src ON src.id = s.source_id " \
-	"LEFT JOIN targets tgt ON tgt.id = s.target_id "
-
+/* A snapshot record of the list (SPEC §5.5), or of show with full. */
 static void
-snap_record(sqlite3_stmt *stmt, int with_data, int full, struct sm_buf *b)
+snap_record(const struct sm_snap_rec *r, int with_data, int full,
+    struct sm_buf *b)
 {
 	sm_jw_begin(b);
-	sm_jw_int(b, "id", sqlite3_column_int64(stmt, 0));
-	sm_jw_str(b, sqlite3_column_int(stmt, 1) ? "source" : "target",
-	    col_text(stmt, 2));
-	sm_jw_str(b, "external_id", col_text(stmt, 3));
-	sm_jw_str(b, "hash", col_text(stmt, 4));
-	sm_jw_str(b, "reason", col_text(stmt, 5));
-	sm_jw_str(b, "label", col_text(stmt, 6));
-	sm_jw_time(b, "taken_at", sqlite3_column_int64(stmt, 7));
+	sm_jw_int(b, "id", r->id);
+	sm_jw_str(b, r->is_source ? "source" : "target", r->owner_name);
+	sm_jw_str(b, "external_id", r->external_id);
+	sm_jw_str(b, "hash", r->hash);
+	sm_jw_str(b, "reason", r->reason);
+	sm_jw_str(b, "label", r->label);
+	sm_jw_time(b, "taken_at", r->taken_at);
 	if (with_data)
-		sm_jw_raw(b, "data", col_text(stmt, 8));
+		sm_jw_raw(b, "data", r->data);
 	if (full) {
-		sm_jw_int(b, "property_id", sqlite3_column_int64(stmt, 9));
-		if (sqlite3_column_type(stmt, 10) == SQLITE_NULL)
+		sm_jw_int(b, "property_id", r->property_id);
+		if (r->run_id == 0)
 			sm_jw_null(b, "run");
 		else
-			sm_jw_int(b, "run", sqlite3_column_int64(stmt, 10));
+			sm_jw_int(b, "run", r->run_id);
 	}
 	sm_jw_end(b);
+}
+
+struct snap_printer {
+	struct sm_buf b;
+	int with_data, full;
+	FILE *f;
+};
+
+static int
+print_snap(const struct sm_snap_rec *r, void *arg)
+{
+	struct snap_printer *p = arg;
+
+	snap_record(r, p->with_data, p->full, &p->b);
+	return sm_jw_put(&p->b, p->f);
 }
 
 int
 sm_snap_list(struct sm_db *db, const struct sm_snap_query *q, FILE *f)
 {
-	sqlite3_stmt *stmt;
-	struct sm_buf b, idb;
+	struct snap_printer p;
+	struct sm_buf idb;
 	int rc;
 
-	stmt = sm_db_stmt(db, SNAP_COLS "WHERE (?1 = 0 "
-	    "OR (?2 = 0 AND s.source_id = ?1) "
-	    "OR (?2 = 1 AND s.target_id = ?1)) "
-	    "AND (?3 IS NULL OR s.external_id IN "
-	    "(SELECT value FROM json_each(?3))) "
-	    "AND (?4 IS NULL OR s.taken_at >= ?4) "
-	    "AND (?5 IS NULL OR s.taken_at < ?5) ORDER BY s.id");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sm_buf_init(&b);
+	sm_buf_init(&p.b);
 	sm_buf_init(&idb);
-	sqlite3_bind_int64(stmt, 1, q->owner);
-	sqlite3_bind_int(stmt, 2, q->side == SM_TARGET);
-	sqlite3_bind_text(stmt, 3, ids_json(q->ids, q->nids, &idb), -1,
-	    SQLITE_STATIC);
-	if (q->since >= 0)
-		sqlite3_bind_int64(stmt, 4, q->since);
-	if (q->until >= 0)
-		sqlite3_bind_int64(stmt, 5, q->until);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		snap_record(stmt, q->with_data, 0, &b);
-		if ((rc = sm_jw_put(&b, f)) != 0)
-			break;
-	}
-	sqlite3_reset(stmt);
-	sm_buf_free(&b);
+	p.with_data = q->with_data;
+	p.full = 0;
+	p.f = f;
+	rc = sm_snap_each(db, q, ids_json(q->ids, q->nids, &idb), print_snap,
+	    &p);
+	sm_buf_free(&p.b);
 	sm_buf_free(&idb);
-	if (rc == SQLITE_DONE)
-		return 0;
-	return rc > 0 ? sm_db_error(db, rc, "cannot read snapshots") : rc;
+	return rc;
 }
 
 int
 sm_snap_show(struct sm_db *db, int64_t id, FILE *f)
 {
-	sqlite3_stmt *stmt;
-	struct sm_buf b;
+	struct snap_printer p;
 	int rc;
 
-	if ((stmt = sm_db_stmt(db, SNAP_COLS "WHERE s.id = ?")) == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, id);
-	sm_buf_init(&b);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		snap_record(stmt, 1, 1, &b);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		rc = sm_jw_put(&b, f);
-	else if (rc == SQLITE_DONE)
-		rc = sm_error(SM_ENOENT, "no snapshot %lld in tenant '%s'",
-		    (long long)id, sm_db_slug(db));
-	else
-		rc = sm_db_error(db, rc, "cannot read a snapshot");
-	sm_buf_free(&b);
-	return rc;
-}
-
-/* A snapshot as restore needs it. */
-struct snap {
-	int64_t id;
-	enum sm_side side;
-	int64_t owner;
-	int64_t property_id;
-	char *external_id;
-	char *data;		/* NULL: the property did not exist */
-	char hash[SM_HASH_HEX];
-};
-
-static void
-snap_free(struct snap *s)
-{
-	free(s->external_id);
-	free(s->data);
-	memset(s, 0, sizeof(*s));
-}
-
-/* Loads snapshot id into s; SM_ENOENT when there is none. */
-static int
-snap_get(struct sm_db *db, int64_t id, struct snap *s)
-{
-	sqlite3_stmt *stmt;
-	const char *data, *hash;
-	int rc;
-
-	stmt = sm_db_stmt(db, "SELECT source_id, target_id, property_id, "
-	    "external_id, data, hash FROM snapshots WHERE id = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, id);
-	memset(s, 0, sizeof(*s));
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		s->id = id;
-		s->side = sqlite3_column_type(stmt, 0) != SQLITE_NULL ?
-		    SM_SOURCE : SM_TARGET;
-		s->owner = sqlite3_column_int64(stmt, s->side == SM_SOURCE ?
-		    0 : 1);
-		s->property_id = sqlite3_column_int64(stmt, 2);
-		s->external_id = sm_xstrdup(col_text(stmt, 3));
-		if ((data = col_text(stmt, 4)) != NULL)
-			s->data = sm_xstrndup(data,
-			    (size_t)sqlite3_column_bytes(stmt, 4));
-		hash = col_text(stmt, 5);
-		snprintf(s->hash, sizeof(s->hash), "%s",
-		    hash != NULL ? hash : "");
-		rc = 0;
-	} else if (rc == SQLITE_DONE)
-		rc = sm_error(SM_ENOENT, "no snapshot %lld in tenant '%s'",
-		    (long long)id, sm_db_slug(db));
-	else
-		rc = sm_db_error(db, rc, "cannot read a snapshot");
-	sqlite3_reset(stmt);
+	sm_buf_init(&p.b);
+	p.with_data = p.full = 1;
+	p.f = f;
+	rc = sm_snap_rec_get(db, id, print_snap, &p);
+	sm_buf_free(&p.b);
 	return rc;
 }
 
 int
 sm_snap_endpoint(struct sm_db *db, int64_t id, struct sm_endpoint *e)
 {
-	struct snap s;
+	struct sm_snap s;
 	char ref[24];
 	int rc;
 
-	if ((rc = snap_get(db, id, &s)) != 0)
+	if ((rc = sm_snap_get(db, id, &s)) != 0)
 		return rc;
 	snprintf(ref, sizeof(ref), "%lld", (long long)s.owner);
 	rc = sm_endpoint_get(db, s.side, ref, e);
-	snap_free(&s);
+	sm_snap_free(&s);
 	return rc;
 }
 
@@ -429,40 +185,16 @@ int
 sm_snap_take_all(struct sm_db *db, const struct sm_endpoint *e,
     const char *label, int dry_run, int64_t *n, int64_t *taken_at)
 {
-	sqlite3_stmt *stmt;
 	int rc;
 
 	*n = 0;
 	*taken_at = sm_now();
 	if ((rc = sm_db_begin(db)) != 0)
 		return rc;
-	/* Copied inside SQLite, in external_id order. */
-	stmt = sm_db_stmt(db, e->side == SM_SOURCE ?
-	    "INSERT INTO snapshots (source_id, target_id, property_id, "
-	    "external_id, data, hash, reason, label, run_id, taken_at) "
-	    "SELECT source_id, NULL, id, external_id, data, hash, 'take', ?2, "
-	    "NULL, ?3 FROM source_properties WHERE source_id = ?1 "
-	    "AND deleted_at IS NULL ORDER BY external_id" :
-	    "INSERT INTO snapshots (source_id, target_id, property_id, "
-	    "external_id, data, hash, reason, label, run_id, taken_at) "
-	    "SELECT NULL, target_id, id, external_id, data, hash, 'take', ?2, "
-	    "NULL, ?3 FROM target_properties WHERE target_id = ?1 "
-	    "AND deleted_at IS NULL ORDER BY external_id");
-	if (stmt == NULL) {
-		sm_db_rollback(db);
-		return SM_EINTERNAL;
-	}
-	sqlite3_bind_int64(stmt, 1, e->id);
-	sqlite3_bind_text(stmt, 2, label, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, *taken_at);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		rc = sm_db_error(db, rc, "cannot take snapshots");
+	if ((rc = sm_snap_take_live(db, e, label, *taken_at, n)) != 0) {
 		sm_db_rollback(db);
 		return rc;
 	}
-	*n = sqlite3_changes64(sm_db_handle(db));
 	if (sm_interrupted()) {
 		sm_db_rollback(db);
 		return sm_error(SM_EINTR, "interrupted: nothing was written");
@@ -476,35 +208,6 @@ sm_snap_take_all(struct sm_db *db, const struct sm_endpoint *e,
 	else
 		sm_signals_committed();
 	return rc;
-}
-
-/*
- * The restore snapshot of a row the restore is creating (there was none,
- * so the version it replaces is an absence, data NULL): what lets --undo
- * find the row.  Returns 0 or an error of the store.
- */
-static int
-snap_absent(struct sm_run *run, const struct sm_prop *p)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = sm_db_stmt(run->db, "INSERT INTO snapshots (source_id, "
-	    "target_id, property_id, external_id, data, hash, reason, label, "
-	    "run_id, taken_at) VALUES (?, ?, ?, ?, NULL, NULL, 'restore', "
-	    "NULL, ?, ?)");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, p->side == SM_SOURCE ? 1 : 2, p->owner);
-	sqlite3_bind_int64(stmt, 3, p->id);
-	sqlite3_bind_text(stmt, 4, p->external_id, -1, SQLITE_STATIC);
-	if (run->id != 0)
-		sqlite3_bind_int64(stmt, 5, run->id);
-	sqlite3_bind_int64(stmt, 6, run->started_at);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? 0 : sm_db_error(run->db, rc,
-	    "cannot take a snapshot");
 }
 
 /*
@@ -584,7 +287,7 @@ restore_row(struct sm_run *run, struct sm_prop *p, const char *data,
 	}
 	if ((rc = sm_prop_put(run->db, p)) != 0)
 		return rc;
-	if (created && (rc = snap_absent(run, p)) != 0)
+	if (created && (rc = sm_snap_absent(run, p)) != 0)
 		return rc;
 	return sm_change_log(run, p, op, prev[0] != '\0' ? prev : NULL,
 	    p->side == SM_TARGET ? warning : NULL);
@@ -616,14 +319,14 @@ restore_snapshot(struct sm_run *run, const struct sm_endpoint *e,
     int64_t id, struct sm_restore_stats *st)
 {
 	struct sm_prop p;
-	struct snap s;
+	struct sm_snap s;
 	char warning[64];
 	int rc;
 
-	if ((rc = snap_get(run->db, id, &s)) != 0)
+	if ((rc = sm_snap_get(run->db, id, &s)) != 0)
 		return rc;
 	if (s.side != e->side || s.owner != e->id) {
-		snap_free(&s);
+		sm_snap_free(&s);
 		return sm_error(SM_ENOENT, "snapshot %lld is not of %s '%s'",
 		    (long long)id, side_key(e->side), e->name);
 	}
@@ -633,7 +336,7 @@ restore_snapshot(struct sm_run *run, const struct sm_endpoint *e,
 	if ((rc = find_row(run->db, &p, s.property_id, s.external_id)) == 0)
 		rc = restore_row(run, &p, s.data, s.hash, warning, NULL, st);
 	sm_prop_free(&p);
-	snap_free(&s);
+	sm_snap_free(&s);
 	return rc;
 }
 
@@ -649,7 +352,7 @@ struct diffs {
 };
 
 static int
-collect(const struct view *v, void *arg)
+collect(const struct sm_prop_view *v, void *arg)
 {
 	struct diffs *d = arg;
 
@@ -672,29 +375,6 @@ collect(const struct view *v, void *arg)
 }
 
 /*
- * Runs sql, a count or a time of e's rows with ?1 its id, into *out; -1
- * when the answer is NULL.  Returns 0 or an error of the store.
- */
-static int
-owner_int(struct sm_db *db, const struct sm_endpoint *e, const char *source,
-    const char *target, int64_t *out)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((stmt = sm_db_stmt(db, e->side == SM_SOURCE ? source :
-	    target)) == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, e->id);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		*out = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 :
-		    sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? 0 : sm_db_error(db, rc,
-	    "cannot read properties");
-}
-
-/*
  * The guards of a point-in-time restore (SPEC §5.5): a time before the
  * first record of e (its earliest row) would give back nothing, and more
  * deletes than max_delete_ratio of e's live rows need allow_mass_delete.
@@ -708,9 +388,7 @@ guard_at(struct sm_db *db, const struct sm_endpoint *e,
 	int64_t n;
 	int rc;
 
-	if ((rc = owner_int(db, e, "SELECT min(created_at) FROM "
-	    "source_properties WHERE source_id = ?1", "SELECT min(created_at) "
-	    "FROM target_properties WHERE target_id = ?1", &n)) != 0)
+	if ((rc = sm_prop_first_created(db, e->side, e->id, &n)) != 0)
 		return rc;
 	if (n >= 0 && o->at < n) {
 		sm_time_format(o->at, t);
@@ -721,10 +399,7 @@ guard_at(struct sm_db *db, const struct sm_endpoint *e,
 	}
 	if (d->deletes == 0 || o->allow_mass_delete)
 		return 0;
-	if ((rc = owner_int(db, e, "SELECT count(*) FROM source_properties "
-	    "WHERE source_id = ?1 AND deleted_at IS NULL", "SELECT count(*) "
-	    "FROM target_properties WHERE target_id = ?1 "
-	    "AND deleted_at IS NULL", &n)) != 0)
+	if ((rc = sm_prop_count(db, e->side, e->id, 0, &n)) != 0)
 		return rc;
 	if (!sm_delete_guard(d->deletes, (uint64_t)n, o->max_delete_ratio))
 		return 0;
@@ -743,7 +418,7 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 {
 	struct diffs d;
 	struct sm_prop p;
-	struct snap s;
+	struct sm_snap s;
 	char warning[SM_TIME_MAX + 48], t[SM_TIME_MAX];
 	size_t i;
 	int rc;
@@ -751,7 +426,8 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 	memset(&d, 0, sizeof(d));
 	d.st = st;
 	/* Collected first: the writes move rows in the index scanned. */
-	if ((rc = scan(run->db, e, ids, 0, o->at, collect, &d)) != 0 ||
+	if ((rc = sm_prop_versions(run->db, e, ids, 0, o->at, collect,
+	    &d)) != 0 ||
 	    (rc = guard_at(run->db, e, o, &d)) != 0) {
 		free(d.v);
 		return rc;
@@ -772,7 +448,8 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 			break;
 		}
 		if (d.v[i].snap_id != 0) {
-			if ((rc = snap_get(run->db, d.v[i].snap_id, &s)) != 0)
+			if ((rc = sm_snap_get(run->db, d.v[i].snap_id,
+			    &s)) != 0)
 				break;
 			snprintf(warning, sizeof(warning), "restored from "
 			    "snapshot %lld", (long long)s.id);
@@ -780,7 +457,7 @@ restore_at(struct sm_run *run, const struct sm_endpoint *e,
 			snprintf(warning, sizeof(warning), "restored to %s: "
 			    "created after it", t);
 		rc = restore_row(run, &p, s.data, s.hash, warning, NULL, st);
-		snap_free(&s);
+		sm_snap_free(&s);
 	}
 	sm_prop_free(&p);
 	free(d.v);
@@ -815,76 +492,45 @@ undo_free(struct undo *u)
 	free(u->v);
 }
 
-static void
-copy_text(char dst[SM_HASH_HEX], sqlite3_stmt *stmt, int col)
+static int
+undo_add(const struct sm_snap_undo *s, void *arg)
 {
-	const char *t = col_text(stmt, col);
+	struct undo *u = arg;
+	struct undo_row *r;
 
-	snprintf(dst, SM_HASH_HEX, "%s", t != NULL ? t : "");
+	if (u->n == u->cap) {
+		u->cap = u->cap ? 2 * u->cap : 64;
+		u->v = sm_xrealloc(u->v, u->cap * sizeof(*u->v));
+	}
+	r = &u->v[u->n++];
+	memset(r, 0, sizeof(*r));
+	r->prop_id = s->property_id;
+	r->external_id = sm_xstrdup(s->external_id);
+	if (s->data != NULL)
+		r->data = sm_xstrndup(s->data, s->len);
+	snprintf(r->hash, sizeof(r->hash), "%s", s->hash != NULL ? s->hash :
+	    "");
+	if ((r->has_prior = s->has_state) == 0)
+		return 0;
+	r->pr.updated_at = s->updated_at;
+	r->pr.deleted_at = s->deleted_at;
+	snprintf(r->pr.synced_hash, sizeof(r->pr.synced_hash), "%s",
+	    s->synced_hash != NULL ? s->synced_hash : "");
+	r->pr.source_id = s->source_id;
+	snprintf(r->pr.source_hash, sizeof(r->pr.source_hash), "%s",
+	    s->source_hash != NULL ? s->source_hash : "");
+	r->pr.manual = s->manual;
+	if (s->warning != NULL)
+		r->pr.warning = sm_xstrdup(s->warning);
+	return 0;
 }
-
-/*
- * Columns: 0 property_id, 1 external_id, 2 data, 3 hash, 4 row_state kept,
- * then from it 5 updated_at, 6 deleted_at, 7 synced_hash, 8 source_id,
- * 9 source_hash, 10 has_manual_changes, 11 warning.  ?1 the run's start
- * (the snapshots_taken index), ?2 its id, ?3 the owner: its snapshots.
- */
-#define UNDO_SNAPS "SELECT property_id, external_id, data, hash, " \
-	"row_state IS NOT NULL, json_extract(row_state, '$.updated_at'), " \
-	"json_extract(row_state, '$.deleted_at'), " \
-	"json_extract(row_state, '$.synced_hash'), " \
-	"json_extract(row_state, '$.source_id'), " \
-	"json_extract(row_state, '$.source_hash'), " \
-	"json_extract(row_state, '$.has_manual_changes'), " \
-	"json_extract(row_state, '$.warning') FROM snapshots " \
-	"WHERE taken_at = ?1 AND run_id = ?2 AND reason = 'restore' AND "
 
 /* Loads the restore snapshots of run id, started at started, into u. */
 static int
 undo_load(struct sm_db *db, const struct sm_endpoint *e, int64_t id,
     int64_t started, struct undo *u)
 {
-	sqlite3_stmt *stmt;
-	struct undo_row *r;
-	const char *t;
-	int rc;
-
-	stmt = sm_db_stmt(db, e->side == SM_SOURCE ?
-	    UNDO_SNAPS "source_id = ?3 ORDER BY id" :
-	    UNDO_SNAPS "target_id = ?3 ORDER BY id");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, started);
-	sqlite3_bind_int64(stmt, 2, id);
-	sqlite3_bind_int64(stmt, 3, e->id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (u->n == u->cap) {
-			u->cap = u->cap ? 2 * u->cap : 64;
-			u->v = sm_xrealloc(u->v, u->cap * sizeof(*u->v));
-		}
-		r = &u->v[u->n++];
-		memset(r, 0, sizeof(*r));
-		r->prop_id = sqlite3_column_int64(stmt, 0);
-		r->external_id = sm_xstrdup(col_text(stmt, 1));
-		if ((t = col_text(stmt, 2)) != NULL)
-			r->data = sm_xstrndup(t,
-			    (size_t)sqlite3_column_bytes(stmt, 2));
-		copy_text(r->hash, stmt, 3);
-		if ((r->has_prior = sqlite3_column_int(stmt, 4)) == 0)
-			continue;
-		r->pr.updated_at = sqlite3_column_int64(stmt, 5);
-		r->pr.deleted_at = sqlite3_column_type(stmt, 6) ==
-		    SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 6);
-		copy_text(r->pr.synced_hash, stmt, 7);
-		r->pr.source_id = sqlite3_column_int64(stmt, 8);
-		copy_text(r->pr.source_hash, stmt, 9);
-		r->pr.manual = sqlite3_column_int(stmt, 10);
-		if ((t = col_text(stmt, 11)) != NULL)
-			r->pr.warning = sm_xstrdup(t);
-	}
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? 0 : sm_db_error(db, rc,
-	    "cannot read snapshots");
+	return sm_snap_restore_each(db, e, id, started, undo_add, u);
 }
 
 /*
@@ -896,25 +542,17 @@ static int
 changed_since(struct sm_db *db, const struct sm_prop *p, int64_t id,
     char *who, size_t n)
 {
-	sqlite3_stmt *stmt;
-	int64_t by = 0;
+	char kind[16];
+	int64_t by;
 	int rc;
 
-	stmt = sm_db_stmt(db, "SELECT c.run_id, r.kind FROM changes c "
-	    "LEFT JOIN runs r ON r.id = c.run_id WHERE c.seq = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, p->seq);
-	snprintf(who, n, "changed by a run no longer logged");
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
-	    sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
-		by = sqlite3_column_int64(stmt, 0);
+	if ((rc = sm_change_run(db, p->seq, &by, kind, sizeof(kind))) != 0)
+		return rc;
+	if (by != 0)
 		snprintf(who, n, "changed by run %lld (%s)", (long long)by,
-		    col_text(stmt, 1) != NULL ? col_text(stmt, 1) : "?");
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sm_db_error(db, rc, "cannot read the change log");
+		    kind);
+	else
+		snprintf(who, n, "changed by a run no longer logged");
 	return by != id;
 }
 

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "sm.h"
 
 /*
@@ -54,69 +52,12 @@ struct syncer {
 	struct sm_buf data, msg;
 };
 
-struct srow {
-	int64_t id;
-	const char *external_id;
-	const char *data;
-	size_t len;
-	const char *hash;
-	int deleted;
-	int64_t seq;
-};
-
-struct trow {
-	int64_t id;
-	char hash[SM_HASH_HEX];
-	char synced_hash[SM_HASH_HEX];
-	char source_hash[SM_HASH_HEX];
-	int64_t source_id;
-	int deleted;
-	int64_t seq;
-};
-
-static void
-text_copy(char dst[SM_HASH_HEX], sqlite3_stmt *stmt, int col)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-
-	snprintf(dst, SM_HASH_HEX, "%s", s != NULL ? (const char *)s : "");
-}
-
-static int
-find_target(struct syncer *sy, const char *ext, struct trow *r)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = sm_db_stmt(sy->db, "SELECT id, hash, synced_hash, source_hash, "
-	    "source_id, deleted_at IS NOT NULL, seq FROM target_properties "
-	    "WHERE target_id = ? AND external_id = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
-	sqlite3_bind_text(stmt, 2, ext, -1, SQLITE_STATIC);
-	memset(r, 0, sizeof(*r));
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		r->id = sqlite3_column_int64(stmt, 0);
-		text_copy(r->hash, stmt, 1);
-		text_copy(r->synced_hash, stmt, 2);
-		text_copy(r->source_hash, stmt, 3);
-		r->source_id = sqlite3_column_int64(stmt, 4);
-		r->deleted = sqlite3_column_int(stmt, 5);
-		r->seq = sqlite3_column_int64(stmt, 6);
-		rc = 0;
-	} else if (rc == SQLITE_DONE)
-		rc = 0;
-	else
-		rc = sm_db_error(sy->db, rc, "cannot read a target property");
-	sqlite3_reset(stmt);
-	return rc;
-}
+/* A source row (struct sm_prop_row) and its target row: prop.c's. */
 
 /* The target's hash of canonical data: only the global hash_ignore. */
 static int
-target_hash(struct syncer *sy, const struct srow *s, char out[SM_HASH_HEX])
+target_hash(struct syncer *sy, const struct sm_prop_row *s,
+    char out[SM_HASH_HEX])
 {
 	jv v;
 	int rc;
@@ -140,7 +81,7 @@ target_hash(struct syncer *sy, const struct srow *s, char out[SM_HASH_HEX])
 }
 
 static int
-log_event(struct syncer *sy, const struct trow *r, const char *ext,
+log_event(struct syncer *sy, const struct sm_target_row *r, const char *ext,
     const char *op, const char *hash, const char *prev, const char *warning,
     int64_t seq)
 {
@@ -155,23 +96,13 @@ log_event(struct syncer *sy, const struct trow *r, const char *ext,
 	return sm_change_log(sy->run, &p, op, prev, warning);
 }
 
-static int
-step(struct syncer *sy, sqlite3_stmt *stmt, const char *what)
-{
-	int rc = sqlite3_step(stmt);
-
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc, what);
-}
-
 /* R = S: an insert (r->id 0), or an update that clears any manual flag. */
 static int
-write_target(struct syncer *sy, struct trow *r, const struct srow *s,
-    const char *op)
+write_target(struct syncer *sy, struct sm_target_row *r,
+    const struct sm_prop_row *s, const char *op)
 {
 	char hash[SM_HASH_HEX], prev[SM_HASH_HEX];
-	sqlite3_stmt *stmt;
-	int64_t seq, now = sy->run->started_at;
+	int64_t seq;
 	int rc, insert = r->id == 0;
 
 	if ((rc = target_hash(sy, s, hash)) != 0)
@@ -180,30 +111,9 @@ write_target(struct syncer *sy, struct trow *r, const struct srow *s,
 	    "update", NULL, NULL)) != 0)
 		return rc;
 	seq = sy->run->next_seq++;
-	stmt = sm_db_stmt(sy->db, insert ?
-	    "INSERT INTO target_properties (target_id, external_id, data, "
-	    "hash, synced_hash, source_id, source_hash, seq, created_at, "
-	    "updated_at) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?8)" :
-	    "UPDATE target_properties SET data = ?3, hash = ?4, "
-	    "synced_hash = ?4, source_id = ?5, source_hash = ?6, seq = ?7, "
-	    "updated_at = ?8, deleted_at = NULL, has_manual_changes = 0, "
-	    "warning = NULL WHERE id = ?9");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
-	sqlite3_bind_text(stmt, 2, s->external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, s->data, (int)s->len, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, sy->src->id);
-	sqlite3_bind_text(stmt, 6, s->hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 7, seq);
-	sqlite3_bind_int64(stmt, 8, now);
-	if (!insert)
-		sqlite3_bind_int64(stmt, 9, r->id);
-	if ((rc = step(sy, stmt, "cannot write a target property")) != 0)
+	if ((rc = sm_prop_sync_write(sy->db, sy->tgt->id, &r->id, s, hash,
+	    sy->src->id, seq, sy->run->started_at)) != 0)
 		return rc;
-	if (insert)
-		r->id = sqlite3_last_insert_rowid(sm_db_handle(sy->db));
 	memcpy(prev, r->hash, sizeof(prev));
 	if (strcmp(op, "update") == 0)
 		sy->st->updated++;
@@ -214,9 +124,9 @@ write_target(struct syncer *sy, struct trow *r, const struct srow *s,
 }
 
 static int
-delete_target(struct syncer *sy, struct trow *r, const struct srow *s)
+delete_target(struct syncer *sy, struct sm_target_row *r,
+    const struct sm_prop_row *s)
 {
-	sqlite3_stmt *stmt;
 	int64_t seq;
 	int rc;
 
@@ -224,17 +134,8 @@ delete_target(struct syncer *sy, struct trow *r, const struct srow *s)
 	    NULL)) != 0)
 		return rc;
 	seq = sy->run->next_seq++;
-	/* What sync took is the deletion: a source that comes back changed. */
-	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
-	    "deleted_at = ?1, updated_at = ?1, synced_hash = NULL, "
-	    "source_hash = NULL, seq = ?2, has_manual_changes = 0, "
-	    "warning = NULL WHERE id = ?3");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->run->started_at);
-	sqlite3_bind_int64(stmt, 2, seq);
-	sqlite3_bind_int64(stmt, 3, r->id);
-	if ((rc = step(sy, stmt, "cannot delete a target property")) != 0)
+	if ((rc = sm_prop_sync_delete(sy->db, r->id, seq,
+	    sy->run->started_at)) != 0)
 		return rc;
 	sy->st->deleted++;
 	return log_event(sy, r, s->external_id, "delete", NULL, r->hash, NULL,
@@ -243,25 +144,15 @@ delete_target(struct syncer *sy, struct trow *r, const struct srow *s)
 
 /* Keeps R, flags it and says why: a skip or a conflict. */
 static int
-keep_target(struct syncer *sy, struct trow *r, const char *ext,
+keep_target(struct syncer *sy, struct sm_target_row *r, const char *ext,
     const char *op, const char *warning)
 {
-	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
-	    "has_manual_changes = ?1, warning = ?2 WHERE id = ?3");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
 	/* A row of another source is not a manual change: only warn. */
-	sqlite3_bind_int(stmt, 1, r->source_id == 0 ||
-	    r->source_id == sy->src->id);
-	sqlite3_bind_text(stmt, 2, warning, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, r->id);
-	if (r->source_id == 0 || r->source_id == sy->src->id)
-		if ((rc = step(sy, stmt, "cannot flag a target property")) != 0)
-			return rc;
-	sqlite3_reset(stmt);
+	if ((r->source_id == 0 || r->source_id == sy->src->id) &&
+	    (rc = sm_prop_flag(sy->db, r->id, warning)) != 0)
+		return rc;
 	if (sy->nkept == sy->capkept)
 		sy->kept = sm_xrealloc(sy->kept, (sy->capkept = sy->capkept ?
 		    2 * sy->capkept : 16) * sizeof(*sy->kept));
@@ -278,22 +169,13 @@ keep_target(struct syncer *sy, struct trow *r, const char *ext,
 
 /* --accept-manual: R as it is becomes what sync last wrote. */
 static int
-accept_target(struct syncer *sy, struct trow *r, const struct srow *s)
+accept_target(struct syncer *sy, struct sm_target_row *r,
+    const struct sm_prop_row *s)
 {
-	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = sm_db_stmt(sy->db, "UPDATE target_properties SET "
-	    "synced_hash = iif(deleted_at IS NULL, hash, NULL), "
-	    "source_hash = ?1, source_id = ?2, has_manual_changes = 0, "
-	    "warning = NULL WHERE id = ?3");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	if (!s->deleted)
-		sqlite3_bind_text(stmt, 1, s->hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, sy->src->id);
-	sqlite3_bind_int64(stmt, 3, r->id);
-	if ((rc = step(sy, stmt, "cannot accept a target property")) != 0)
+	if ((rc = sm_prop_sync_accept(sy->db, r->id, s->deleted ? NULL :
+	    s->hash, sy->src->id)) != 0)
 		return rc;
 	sy->st->accepted++;
 	return 0;
@@ -361,15 +243,16 @@ sm_sync_op_warning(enum sm_sync_op op)
 }
 
 static int
-sync_one(struct syncer *sy, const struct srow *s)
+sync_one(struct syncer *sy, const struct sm_prop_row *s)
 {
 	struct sm_sync_case c;
-	struct trow r;
+	struct sm_target_row r;
 	enum sm_sync_op op;
 	int rc;
 
 	sy->st->examined++;
-	if ((rc = find_target(sy, s->external_id, &r)) != 0)
+	if ((rc = sm_prop_target_row(sy->db, sy->tgt->id, s->external_id,
+	    &r)) != 0)
 		return rc;
 	c.source_deleted = s->deleted;
 	c.source_hash = s->hash;
@@ -399,42 +282,18 @@ sync_one(struct syncer *sy, const struct srow *s)
 	}
 }
 
-#define SOURCE_ROW "SELECT id, external_id, data, hash, " \
-	"deleted_at IS NOT NULL, seq FROM source_properties "
+/* A source row's seq must lie in (lo, hi] for it to be synced. */
+struct seq_range {
+	struct syncer *sy;
+	int64_t lo, hi;
+};
 
-static void
-srow_fill(sqlite3_stmt *stmt, struct srow *s)
-{
-	s->id = sqlite3_column_int64(stmt, 0);
-	s->external_id = (const char *)sqlite3_column_text(stmt, 1);
-	s->data = (const char *)sqlite3_column_text(stmt, 2);
-	s->len = (size_t)sqlite3_column_bytes(stmt, 2);
-	s->hash = (const char *)sqlite3_column_text(stmt, 3);
-	s->deleted = sqlite3_column_int(stmt, 4);
-	s->seq = sqlite3_column_int64(stmt, 5);
-}
-
-/*
- * Steps stmt, bound to select one source row (SOURCE_ROW) or none, and
- * syncs the row when its seq lies in (lo, hi].  Resets stmt.
- */
 static int
-sync_source_row(struct syncer *sy, sqlite3_stmt *stmt, int64_t lo,
-    int64_t hi)
+sync_in_range(const struct sm_prop_row *s, void *arg)
 {
-	struct srow s;
-	int rc;
+	struct seq_range *r = arg;
 
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		srow_fill(stmt, &s);
-		rc = s.seq > lo && s.seq <= hi ? sync_one(sy, &s) : 0;
-	} else if (rc == SQLITE_DONE)
-		rc = 0;
-	else
-		rc = sm_db_error(sy->db, rc, "cannot read a source property");
-	sqlite3_reset(stmt);
-	return rc;
+	return s->seq > r->lo && s->seq <= r->hi ? sync_one(r->sy, s) : 0;
 }
 
 /*
@@ -445,17 +304,10 @@ sync_source_row(struct syncer *sy, sqlite3_stmt *stmt, int64_t lo,
 static int
 sync_id(struct syncer *sy, const char *ext, int only_unseen)
 {
-	sqlite3_stmt *stmt;
+	struct seq_range r = { sy, INT64_MIN,
+	    only_unseen ? sy->source_seq : INT64_MAX };
 
-	/* A statement of its own: the caller may be iterating another. */
-	stmt = sm_db_stmt(sy->db, SOURCE_ROW
-	    "WHERE source_id = ? AND external_id = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->src->id);
-	sqlite3_bind_text(stmt, 2, ext, -1, SQLITE_TRANSIENT);
-	return sync_source_row(sy, stmt, INT64_MIN,
-	    only_unseen ? sy->source_seq : INT64_MAX);
+	return sm_prop_source_row(sy->db, sy->src->id, ext, sync_in_range, &r);
 }
 
 /* External ids of target rows to look at once the changes are synced. */
@@ -464,13 +316,20 @@ struct idlist {
 	size_t n, cap;
 };
 
+/* Adds id, which the list takes. */
 static void
-idlist_add(struct idlist *l, const char *id)
+idlist_push(struct idlist *l, char *id)
 {
 	if (l->n == l->cap)
 		l->v = sm_xrealloc(l->v, (l->cap = l->cap ? 2 * l->cap : 16) *
 		    sizeof(*l->v));
-	l->v[l->n++] = sm_xstrdup(id);
+	l->v[l->n++] = id;
+}
+
+static void
+idlist_add(struct idlist *l, const char *id)
+{
+	idlist_push(l, sm_xstrdup(id));
 }
 
 static void
@@ -499,23 +358,18 @@ idlist_unique(struct idlist *l)
 	l->n = n + 1;
 }
 
+static int
+add_flagged(const char *ext, void *arg)
+{
+	idlist_add(arg, ext);
+	return 0;
+}
+
 /* --overwrite-manual and --accept-manual decide every flagged row. */
 static int
 flagged_rows(struct syncer *sy, struct idlist *l)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = sm_db_stmt(sy->db, "SELECT external_id FROM target_properties "
-	    "WHERE target_id = ? AND has_manual_changes");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		idlist_add(l, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
-	    "cannot read target properties");
+	return sm_prop_flagged_each(sy->db, sy->tgt->id, add_flagged, l);
 }
 
 /*
@@ -526,13 +380,9 @@ flagged_rows(struct syncer *sy, struct idlist *l)
 static int
 source_change(struct syncer *sy, int64_t id, int64_t seq)
 {
-	sqlite3_stmt *stmt;
+	struct seq_range r = { sy, seq - 1, seq };
 
-	stmt = sm_db_stmt(sy->db, SOURCE_ROW "WHERE id = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, id);
-	return sync_source_row(sy, stmt, seq - 1, seq);
+	return sm_prop_source_row_id(sy->db, id, sync_in_range, &r);
 }
 
 /*
@@ -543,105 +393,33 @@ source_change(struct syncer *sy, int64_t id, int64_t seq)
 static int
 target_change(struct syncer *sy, int64_t id, int64_t seq, struct idlist *l)
 {
-	sqlite3_stmt *stmt;
+	char *ext;
 	int rc;
 
-	stmt = sm_db_stmt(sy->db, "SELECT external_id FROM target_properties "
-	    "WHERE id = ? AND seq = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, id);
-	sqlite3_bind_int64(stmt, 2, seq);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		idlist_add(l, (const char *)sqlite3_column_text(stmt, 0));
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-	    sm_db_error(sy->db, rc, "cannot read a target property");
+	if ((rc = sm_prop_target_at_seq(sy->db, id, seq, &ext)) != 0)
+		return rc;
+	if (ext != NULL)
+		idlist_push(l, ext);
+	return 0;
 }
 
 static int
 read_state(struct syncer *sy)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = sm_db_stmt(sy->db, "SELECT source_seq, target_seq FROM "
-	    "sync_state WHERE source_id = ? AND target_id = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->src->id);
-	sqlite3_bind_int64(stmt, 2, sy->tgt->id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		sy->source_seq = sqlite3_column_int64(stmt, 0);
-		sy->target_seq = sqlite3_column_int64(stmt, 1);
-	}
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
-	    sm_db_error(sy->db, rc, "cannot read the sync state");
+	return sm_change_pos_get(sy->db, sy->src->id, sy->tgt->id,
+	    &sy->source_seq, &sy->target_seq);
 }
 
 /* Everything up to this run's own writes has been seen by the pair. */
 static int
 write_state(struct syncer *sy)
 {
-	sqlite3_stmt *stmt;
-
-	stmt = sm_db_stmt(sy->db, "INSERT INTO sync_state (source_id, "
-	    "target_id, source_seq, target_seq, last_run_id) "
-	    "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (source_id, target_id) "
-	    "DO UPDATE SET source_seq = ?3, target_seq = ?3, last_run_id = ?4");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->src->id);
-	sqlite3_bind_int64(stmt, 2, sy->tgt->id);
-	sqlite3_bind_int64(stmt, 3, sy->run->next_seq - 1);
-	sqlite3_bind_int64(stmt, 4, sy->run->id);
-	return step(sy, stmt, "cannot write the sync state");
+	return sm_change_pos_put(sy->db, sy->src->id, sy->tgt->id,
+	    sy->run->next_seq - 1, sy->run->id);
 }
 
 /* Changes read from the log at a time: no cursor stays open on it. */
 #define CHANGE_BATCH 4096
-
-struct change {
-	int64_t seq;
-	int64_t property_id;
-	int target;
-};
-
-/*
- * Reads the next batch of the pair's changes after *from (up to this
- * run's own first number) into batch; *n gets how many.
- */
-static int
-read_changes(struct syncer *sy, int64_t from, struct change *batch,
-    size_t *n)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = sm_db_stmt(sy->db, "SELECT seq, target_id IS NOT NULL, "
-	    "property_id FROM changes WHERE seq > ?1 AND seq < ?2 "
-	    "AND (source_id = ?3 OR target_id = ?4) ORDER BY seq LIMIT ?5");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, from);
-	sqlite3_bind_int64(stmt, 2, sy->run->first_seq);
-	sqlite3_bind_int64(stmt, 3, sy->src->id);
-	sqlite3_bind_int64(stmt, 4, sy->tgt->id);
-	sqlite3_bind_int(stmt, 5, CHANGE_BATCH);
-	*n = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		batch[*n].seq = sqlite3_column_int64(stmt, 0);
-		batch[*n].target = sqlite3_column_int(stmt, 1);
-		batch[*n].property_id = sqlite3_column_int64(stmt, 2);
-		(*n)++;
-	}
-	sqlite3_reset(stmt);
-	return rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
-	    "cannot read the change log");
-}
 
 /*
  * What changed since the pair last ran, found in the change log (a range
@@ -651,7 +429,7 @@ read_changes(struct syncer *sy, int64_t from, struct change *batch,
 static int
 sync_changed(struct syncer *sy)
 {
-	struct change *batch;
+	struct sm_change *batch;
 	struct idlist later;
 	int64_t from = sy->source_seq < sy->target_seq ? sy->source_seq :
 	    sy->target_seq, first = from;
@@ -662,7 +440,9 @@ sync_changed(struct syncer *sy)
 	if (sy->o->overwrite_manual || sy->o->accept_manual)
 		rc = flagged_rows(sy, &later);
 	batch = sm_xcalloc(CHANGE_BATCH, sizeof(*batch));
-	while (rc == 0 && (rc = read_changes(sy, from, batch, &n)) == 0) {
+	while (rc == 0 && (rc = sm_change_read(sy->db, from,
+	    sy->run->first_seq, sy->src->id, sy->tgt->id, batch, CHANGE_BATCH,
+	    &n)) == 0) {
 		if (sy->o->progress != NULL && n > 0)
 			sy->o->progress(sy->st->examined, (double)(batch[0].seq -
 			    first) / (double)(sy->run->first_seq - first),
@@ -712,6 +492,22 @@ kept_already(struct syncer *sy, int64_t id)
 	    sizeof(*sy->kept), id_cmp) != NULL;
 }
 
+/* The flagged rows of the pair that this run has not held back yet. */
+struct flagged {
+	struct syncer *sy;
+	struct idlist l;
+};
+
+static int
+add_unkept(int64_t id, const char *ext, void *arg)
+{
+	struct flagged *f = arg;
+
+	if (!kept_already(f->sy, id))
+		idlist_add(&f->l, ext);
+	return 0;
+}
+
 /*
  * Manual changes stay flagged on the target until someone decides, and
  * every run holds them back again (SPEC §5.3: warnings keeps the
@@ -725,33 +521,19 @@ kept_already(struct syncer *sy, int64_t id)
 static int
 report_flagged(struct syncer *sy)
 {
-	sqlite3_stmt *stmt;
-	struct idlist l;
+	struct flagged f = { sy, { NULL, 0, 0 } };
 	size_t i;
 	int rc;
 
 	if (sy->o->ids != NULL)
 		return 0;
-	stmt = sm_db_stmt(sy->db, "SELECT id, external_id "
-	    "FROM target_properties WHERE target_id = ? AND has_manual_changes "
-	    "AND (source_id IS NULL OR source_id = ?)");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
-	sqlite3_bind_int64(stmt, 2, sy->src->id);
-	memset(&l, 0, sizeof(l));
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if (!kept_already(sy, sqlite3_column_int64(stmt, 0)))
-			idlist_add(&l, (const char *)sqlite3_column_text(stmt,
-			    1));
-	sqlite3_reset(stmt);
-	rc = rc == SQLITE_DONE ? 0 : sm_db_error(sy->db, rc,
-	    "cannot read flagged properties");
+	rc = sm_prop_flagged_pair_each(sy->db, sy->src->id, sy->tgt->id,
+	    add_unkept, &f);
 	/* Decided after the walk: a decision writes to the rows walked. */
-	for (i = 0; rc == 0 && i < l.n; i++)
+	for (i = 0; rc == 0 && i < f.l.n; i++)
 		if ((rc = sm_interrupt_check()) == 0)
-			rc = sync_id(sy, l.v[i], 0);
-	idlist_free(&l);
+			rc = sync_id(sy, f.l.v[i], 0);
+	idlist_free(&f.l);
 	return rc;
 }
 
@@ -759,22 +541,8 @@ report_flagged(struct syncer *sy)
 static int
 count_flagged(struct syncer *sy)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	stmt = sm_db_stmt(sy->db, "SELECT count(*) FROM target_properties "
-	    "WHERE target_id = ? AND has_manual_changes "
-	    "AND (source_id IS NULL OR source_id = ?)");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, sy->tgt->id);
-	sqlite3_bind_int64(stmt, 2, sy->src->id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		sy->st->flagged = (uint64_t)sqlite3_column_int64(stmt, 0);
-	sqlite3_reset(stmt);
-	return rc == SQLITE_ROW ? 0 : sm_db_error(sy->db, rc,
-	    "cannot count flagged properties");
+	return sm_prop_flagged_count(sy->db, sy->src->id, sy->tgt->id,
+	    &sy->st->flagged);
 }
 
 void
