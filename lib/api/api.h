@@ -227,19 +227,34 @@ char *api_replace(const char *s, const char *from, const char *to);
  */
 struct page {
 	struct sm_api_req *r;
-	FILE *out;
-	char *vbuf;		/* out's buffer, of page_open */
+	struct sm_buf mem;	/* the answer, while it is short */
+	FILE *out;		/* the answer, once it is long (or NULL) */
+	char *vbuf;		/* out's buffer */
+	int failed;		/* out could not be made or written */
 	int64_t after, limit;
 	int64_t n, last;
 	int more;
 };
 
 #define PAGE_FULL 1	/* returned by walks that stop at a full page */
-/* A page of 100 listings (85 kB) in two writes, not one for each 4 kB. */
+/*
+ * A page is written in memory (a file costs five system calls and a
+ * copy through the page cache for each answer) up to PAGE_MEM bytes;
+ * a longer one, such as a whole list, goes on in a file.
+ */
+#define PAGE_MEM (1024 * 1024)
 #define PAGE_BUF (64 * 1024)
 
 /* Reads after and limit, opens the answer.  0, or -1 answered. */
 int api_page_open(struct sm_api_req *r, struct page *pg);
+/* Opens an answer of every item, without reading after and limit. */
+void api_page_start(struct sm_api_req *r, struct page *pg);
+/* Writes n bytes of the answer. */
+void api_page_put(struct page *pg, const void *p, size_t n);
+/* Answers what was written (200), or 500 if it could not be kept. */
+void api_page_reply(struct page *pg);
+/* Drops the answer (after an error answered otherwise). */
+void api_page_abort(struct page *pg);
 /* Offers the item id, JSON text (a trailing newline is dropped). */
 int api_page_add(struct page *pg, int64_t id, const char *json, size_t len);
 /* Ends the list: answers it, with a Link keeping keep, or the error rc. */

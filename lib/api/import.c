@@ -289,19 +289,15 @@ api_patch(struct sm_api_req *r)
 	o.strict = 1;
 	if (import_run(r, &e, &o, &l, &st, &run) != 0)
 		goto out;
-	memset(&pg, 0, sizeof(pg));
-	pg.r = r;
-	pg.limit = -1;
-	if ((pg.out = api_anon_file()) == NULL) {
-		api_fail(r, 500, "internal error");
-		goto out;
-	}
+	/* The answer is the property alone, not a list of it. */
+	api_page_start(r, &pg);
+	sm_buf_reset(&pg.mem);
 	rc = api_props_walk(r->db, &e, 0, p.id, &pg);
 	if (rc == 0 && pg.n == 1) {
-		putc('\n', pg.out);
-		api_reply_file(r, 200, pg.out);
+		api_page_put(&pg, "\n", 1);
+		api_page_reply(&pg);
 	} else {
-		fclose(pg.out);
+		api_page_abort(&pg);
 		api_fail_rc(r, rc != 0 ? rc : sm_error(SM_EINTERNAL, "property "
 		    "%" PRId64 " is gone after its patch", p.id));
 	}

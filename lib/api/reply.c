@@ -160,24 +160,78 @@ api_reply_file(struct sm_api_req *r, int status, FILE *f)
 
 
 
-int
-api_page_open(struct sm_api_req *r, struct page *pg)
+void
+api_page_start(struct sm_api_req *r, struct page *pg)
 {
 	memset(pg, 0, sizeof(*pg));
 	pg->r = r;
 	pg->limit = -1;
+	sm_buf_init(&pg->mem);
+	sm_buf_addc(&pg->mem, '[');
+}
+
+int
+api_page_open(struct sm_api_req *r, struct page *pg)
+{
+	api_page_start(r, pg);
 	if (api_arg_num(r, "after", 0, INT64_MAX, &pg->after) < 0 ||
-	    api_arg_num(r, "limit", 1, 1000000000, &pg->limit) < 0)
-		return -1;
-	if ((pg->out = api_anon_file()) == NULL) {
-		api_fail(r, 500, "internal error");
-		r->resp.detail = sm_xstrdup("cannot create a response file");
+	    api_arg_num(r, "limit", 1, 1000000000, &pg->limit) < 0) {
+		api_page_abort(pg);
 		return -1;
 	}
-	pg->vbuf = sm_xmalloc(PAGE_BUF);
-	setvbuf(pg->out, pg->vbuf, _IOFBF, PAGE_BUF);
-	putc('[', pg->out);
 	return 0;
+}
+
+void
+api_page_put(struct page *pg, const void *p, size_t n)
+{
+	if (pg->failed)
+		return;
+	if (pg->out == NULL && pg->mem.len + n > PAGE_MEM) {
+		if ((pg->out = api_anon_file()) == NULL) {
+			pg->failed = 1;
+			return;
+		}
+		pg->vbuf = sm_xmalloc(PAGE_BUF);
+		setvbuf(pg->out, pg->vbuf, _IOFBF, PAGE_BUF);
+		fwrite(pg->mem.data, 1, pg->mem.len, pg->out);
+		sm_buf_free(&pg->mem);
+		sm_buf_init(&pg->mem);
+	}
+	if (pg->out != NULL)
+		fwrite(p, 1, n, pg->out);
+	else
+		sm_buf_add(&pg->mem, p, n);
+}
+
+void
+api_page_abort(struct page *pg)
+{
+	if (pg->out != NULL)
+		fclose(pg->out);
+	pg->out = NULL;
+	free(pg->vbuf);
+	pg->vbuf = NULL;
+	sm_buf_free(&pg->mem);
+}
+
+void
+api_page_reply(struct page *pg)
+{
+	struct sm_api_req *r = pg->r;
+
+	if (pg->failed) {
+		api_page_abort(pg);
+		api_fail(r, 500, "internal error");
+		r->resp.detail = sm_xstrdup("cannot create a response file");
+	} else if (pg->out != NULL) {
+		api_reply_file(r, 200, pg->out);
+		pg->out = NULL;
+		api_page_abort(pg);
+	} else {
+		api_reply(r, 200, &pg->mem);
+		r->resp.type = "application/json";
+	}
 }
 
 /* Offers the item id, JSON text (a trailing newline is dropped). */
@@ -193,8 +247,8 @@ api_page_add(struct page *pg, int64_t id, const char *json, size_t len)
 	if (len > 0 && json[len - 1] == '\n')
 		len--;
 	if (pg->n++ > 0)
-		putc(',', pg->out);
-	fwrite(json, 1, len, pg->out);
+		api_page_put(pg, ",", 1);
+	api_page_put(pg, json, len);
 	pg->last = id;
 	return 0;
 }
@@ -224,14 +278,12 @@ api_page_close(struct page *pg, int rc, const char *const *keep)
 	size_t i;
 
 	if (rc < 0) {
-		fclose(pg->out);
-		free(pg->vbuf);
+		api_page_abort(pg);
 		api_fail_rc(r, rc);
 		return;
 	}
-	fputs("]\n", pg->out);
-	api_reply_file(r, 200, pg->out);
-	free(pg->vbuf);
+	api_page_put(pg, "]\n", 2);
+	api_page_reply(pg);
 	if (!pg->more || r->resp.status != 200)
 		return;
 	sm_buf_init(&link);

@@ -73,8 +73,7 @@ api_runs(struct sm_api_req *r)
 	    api_page_open(r, &pg) != 0)
 		return;
 	if ((raw = api_raw_open(r)) == NULL) {
-		fclose(pg.out);
-		free(pg.vbuf);
+		api_page_abort(&pg);
 		return;
 	}
 	if ((rc = sm_run_history(r->db, kind, source, target, raw)) == 0)
@@ -171,16 +170,8 @@ api_diff(struct sm_api_req *r)
 	o.reject = diff_reject;
 	o.warn = diff_warn;
 	/* Diff records have no id: the list is one page, by external_id. */
-	memset(&pg, 0, sizeof(pg));
-	pg.r = r;
-	pg.limit = -1;
+	api_page_start(r, &pg);
 	pg.after = -1;
-	if ((pg.out = api_anon_file()) == NULL) {
-		fclose(raw);
-		api_fail(r, 500, "internal error");
-		goto out;
-	}
-	putc('[', pg.out);
 	if ((rc = sm_diff_sync(r->db, &s, &t, &o, &st)) == 0)
 		rc = api_page_lines(&pg, raw);
 	else

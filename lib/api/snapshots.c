@@ -54,8 +54,7 @@ api_snap_list(struct sm_api_req *r)
 	}
 	if (api_page_open(r, &pg) == 0) {
 		if ((raw = api_raw_open(r)) == NULL) {
-			fclose(pg.out);
-			free(pg.vbuf);
+			api_page_abort(&pg);
 		} else {
 			if ((rc = sm_snap_list(r->db, &q, raw)) == 0)
 				rc = api_page_lines(&pg, raw);
