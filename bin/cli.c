@@ -9,12 +9,27 @@
 
 #include "cli.h"
 
+/* The command line's words for the marks of lib messages (sm_wording_set). */
+static const struct sm_wording cli_words[] = {
+	{ "accept_manual", "--accept-manual" },
+	{ "allow_mass_delete", "--allow-mass-delete" },
+	{ "complete", "--complete" },
+	{ "config", "--config" },
+	{ "merge", "--merge" },
+	{ "overwrite_manual", "--overwrite-manual" },
+	{ "restore_at", "restore --at TIME" },
+	{ "strict", "--strict" },
+	{ "with_slug", "with --slug" },
+	{ NULL, NULL }
+};
+
 int
 sm_cli_config(struct sm_cli *cli)
 {
 	const char *env;
 	int rc;
 
+	sm_wording_set(cli_words);
 	rc = sm_config_load(&cli->cfg, cli->config_file);
 	if (rc != 0)
 		return rc;

@@ -158,6 +158,7 @@ check_fields(struct sm_endpoint *e)
 	    target_types;
 	struct sm_json_err jerr;
 	struct sm_buf canon;
+	char *why;
 	struct sm_map *map;
 	const char *p;
 	size_t i;
@@ -192,10 +193,10 @@ check_fields(struct sm_endpoint *e)
 	if (e->config == NULL)
 		e->config = sm_xstrdup("{}");
 	if (sm_json_parse(e->config, strlen(e->config), &v, &jerr) != 0)
-		return sm_error(SM_EUSAGE, "invalid --config: %s", jerr.reason);
+		return sm_error(SM_EUSAGE, "invalid {config}: %s", jerr.reason);
 	if (jv_get_kind(v) != JV_KIND_OBJECT) {
 		jv_free(v);
-		return sm_error(SM_EUSAGE, "invalid --config: not a JSON "
+		return sm_error(SM_EUSAGE, "invalid {config}: not a JSON "
 		    "object");
 	}
 	sm_buf_init(&canon);
@@ -203,8 +204,11 @@ check_fields(struct sm_endpoint *e)
 	jv_free(v);
 	if (rc != 0) {
 		sm_buf_free(&canon);
-		return sm_error(SM_EUSAGE, "invalid --config: %s",
-		    sm_errmsg());
+		/* The reason is copied: sm_error writes where it is. */
+		why = sm_xstrdup(sm_errmsg());
+		rc = sm_error(SM_EUSAGE, "invalid {config}: %s", why);
+		free(why);
+		return rc;
 	}
 	free(e->config);
 	e->config = canon.data;

@@ -406,7 +406,7 @@ guard_at(struct sm_db *db, const struct sm_endpoint *e,
 	sm_time_format(o->at, t);
 	return sm_error(SM_EDATA, "restore to %s would delete %llu of %lld "
 	    "properties of '%s', more than max_delete_ratio %g allows: "
-	    "nothing written (use --allow-mass-delete if this is right)", t,
+	    "nothing written (use {allow_mass_delete} if this is right)", t,
 	    (unsigned long long)d->deletes, (long long)n, e->name,
 	    o->max_delete_ratio);
 }
@@ -612,7 +612,7 @@ restore_undo(struct sm_run *run, const struct sm_endpoint *e, int64_t id,
 	if ((int64_t)u.n < changed) {
 		rc = sm_error(SM_EDATA, "sm-cleanup has removed %lld of the "
 		    "%lld snapshots of restore run %lld: it cannot be undone "
-		    "(use restore --at TIME to go back to a point in time)",
+		    "(use {restore_at} to go back to a point in time)",
 		    (long long)(changed - (int64_t)u.n), (long long)changed,
 		    (long long)id);
 		goto out;
@@ -642,7 +642,7 @@ restore_undo(struct sm_run *run, const struct sm_endpoint *e, int64_t id,
 			snprintf(more, sizeof(more), " (and %zu more rows "
 			    "since)", nconflict - 1);
 		rc = sm_error(SM_EDATA, "cannot undo restore run %lld: %s "
-		    "after it%s: nothing written (use restore --at TIME to go "
+		    "after it%s: nothing written (use {restore_at} to go "
 		    "back to a point in time instead)", (long long)id, first,
 		    more);
 	}

@@ -576,8 +576,8 @@ sm_sync(struct sm_db *db, const struct sm_config *cfg,
 	memset(st, 0, sizeof(*st));
 	memset(run, 0, sizeof(*run));
 	if (o->overwrite_manual && o->accept_manual)
-		return sm_error(SM_EUSAGE, "--overwrite-manual and "
-		    "--accept-manual exclude each other");
+		return sm_error(SM_EUSAGE, "{overwrite_manual} and "
+		    "{accept_manual} exclude each other");
 	sy.db = db;
 	sy.src = source;
 	sy.tgt = target;

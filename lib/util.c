@@ -617,7 +617,7 @@ sm_slug_from_name(const char *name, char out[SM_SLUG_MAX + 1])
 	out[n] = '\0';
 	if (n == 0)
 		return sm_error(SM_EUSAGE, "cannot make a slug of '%s': "
-		    "give one with --slug", name);
+		    "give one {with_slug}", name);
 	return 0;
 }
 

@@ -413,6 +413,23 @@ decoy_create(struct sm_api *api)
 	return rc;
 }
 
+/*
+ * The API's words for the marks of lib messages (sm_wording_set): its
+ * query parameters and body members.
+ */
+static const struct sm_wording api_words[] = {
+	{ "accept_manual", "accept_manual" },
+	{ "allow_mass_delete", "allow_mass_delete=true" },
+	{ "complete", "complete=true" },
+	{ "config", "\"config\"" },
+	{ "merge", "the merge patch" },
+	{ "overwrite_manual", "overwrite_manual" },
+	{ "restore_at", "sm-snapshot restore --at TIME" },
+	{ "strict", "strict=true" },
+	{ "with_slug", "in \"slug\"" },
+	{ NULL, NULL }
+};
+
 int
 sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 {
@@ -422,6 +439,7 @@ sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 	int rc;
 
 	*out = NULL;
+	sm_wording_set(api_words);
 	if (sodium_init() < 0)
 		return sm_error(SM_EINTERNAL, "cannot initialise libsodium");
 	api = sm_xcalloc(1, sizeof(*api));

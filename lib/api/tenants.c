@@ -15,7 +15,7 @@ api_tenant_create(struct sm_api_req *r)
 {
 	static const char *const names[] = { "name", "slug", "api_key", NULL };
 	char key[SM_KEY_MAX], slug[SM_SLUG_MAX + 1], *name = NULL;
-	char *want = NULL, *given = NULL, *msg;
+	char *want = NULL, *given = NULL;
 	struct sm_buf b;
 	int64_t created;
 	int rc;
@@ -35,13 +35,9 @@ api_tenant_create(struct sm_api_req *r)
 	/* An api_key of the caller's (the original's body), else ours. */
 	if ((rc = sm_tenant_create_key(r->api->cfg, name, want, given, slug,
 	    key, &created)) != 0) {
-		/* The lib words it for the command line: --slug is "slug". */
-		if (rc == SM_EUSAGE) {
-			msg = api_replace(sm_errmsg(), "give one with --slug",
-			    "give one in \"slug\"");
-			api_fail(r, 422, "%s", msg);
-			free(msg);
-		} else
+		if (rc == SM_EUSAGE)
+			api_fail(r, 422, "%s", sm_errmsg());
+		else
 			api_fail_rc(r, rc);
 		goto out;
 	}
