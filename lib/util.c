@@ -475,6 +475,16 @@ sm_time_parse(const char *s, int64_t now, int64_t *ms)
 	    "2026-11-29T05:00:00Z, 2026-11-29 or an age such as 30d", s);
 }
 
+/* Writes v as n decimal digits, zero-padded. */
+static void
+digits(char *out, int v, int n)
+{
+	while (n-- > 0) {
+		out[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void
 sm_time_format(int64_t ms, char out[SM_TIME_MAX])
 {
@@ -490,7 +500,26 @@ sm_time_format(int64_t ms, char out[SM_TIME_MAX])
 	civil_from_days(days, &y, &mo, &d);
 	msec = (int)(rem % 1000);
 	rem /= 1000;
-	if (msec != 0)
+	if (y >= 0 && y <= 9999) {
+		/* By hand: lists print one or two times a row. */
+		digits(out, y, 4);
+		out[4] = '-';
+		digits(out + 5, mo, 2);
+		out[7] = '-';
+		digits(out + 8, d, 2);
+		out[10] = 'T';
+		digits(out + 11, (int)(rem / 3600), 2);
+		out[13] = ':';
+		digits(out + 14, (int)(rem / 60 % 60), 2);
+		out[16] = ':';
+		digits(out + 17, (int)(rem % 60), 2);
+		if (msec != 0) {
+			out[19] = '.';
+			digits(out + 20, msec, 3);
+			memcpy(out + 23, "Z", 2);
+		} else
+			memcpy(out + 19, "Z", 2);
+	} else if (msec != 0)
 		snprintf(out, SM_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		    y, mo, d, (int)(rem / 3600), (int)(rem / 60 % 60),
 		    (int)(rem % 60), msec);

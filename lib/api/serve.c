@@ -8,6 +8,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -914,6 +915,13 @@ sm_serve_start(struct sm_api *a, const struct addrinfo *ai)
 	unsigned int i;
 
 	api = a;
+	/*
+	 * Answers of 100 listings are buffers of 85 kB to 1 MiB, allocated
+	 * and freed by each request: glibc would give their memory back to
+	 * the system after each (madvise, then page faults to get it back).
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 	if ((listen_fd = listen_on(ai)) < 0 || pipe(wake) != 0 ||
 	    (httpd = start(ai->ai_family, nworkers < 8 ? nworkers : 8)) ==
 	    NULL)
