@@ -393,6 +393,7 @@ emit(struct sm_input *in, struct sm_rawrec *rec, const char *text,
 	rec->line = line;
 	rec->overlong = overlong;
 	rec->error = NULL;
+	rec->valid = 0;
 	return 1;
 }
 
@@ -845,6 +846,64 @@ scan_value(struct sm_input *in, struct sm_rawrec *rec)
 }
 
 /*
+ * The common case of NDJSON: a line that starts with '{' at rbuf[rpos],
+ * lies whole in the read buffer and is one JSON text (sm_json_check(),
+ * which the record would have to pass next anyway).  Such a line is the
+ * record the scan below would find, to the byte, so it is returned as it
+ * is (valid set: nobody needs to check it again) at the cost of a memchr
+ * and the check.  Returns 1 with rec filled, else 0 and nothing moved:
+ * the scan takes the line (a line that is not obviously one record:
+ * open at its end, two values, a broken string, an over-long record).
+ */
+static int
+whole_line(struct sm_input *in, struct sm_rawrec *rec)
+{
+	const char *p = in->rbuf + in->rpos, *nl;
+	size_t n = in->rend - in->rpos, next, from;
+	struct sm_json_err err;
+	int rc;
+
+	/*
+	 * A line cut by the end of the buffer is moved to its start and
+	 * read on, so that only a line longer than the buffer is scanned.
+	 */
+	if ((nl = memchr(p, '\n', n)) == NULL && !in->eof &&
+	    n < RBUF_SIZE) {
+		memmove(in->rbuf, p, n);
+		in->rpos = 0;
+		in->rend = n;
+		p = in->rbuf;
+		while (nl == NULL) {
+			from = in->rend;
+			if ((rc = fill(in)) < 0)
+				return rc;
+			if (rc == 0)
+				break;
+			nl = memchr(p + from, '\n', in->rend - from);
+		}
+		n = in->rend;
+	}
+	if (nl != NULL)
+		next = (size_t)(nl - in->rbuf) + 1;
+	else if (in->eof)
+		next = in->rend;
+	else
+		return 0;
+	n = next - in->rpos;
+	while (n > 0 && isws((unsigned char)p[n - 1]))
+		n--;
+	if (n == 0 || n > in->max || p[n - 1] != '}' ||
+	    sm_json_check(p, n, &err) != 0)
+		return 0;
+	emit(in, rec, p, n, in->line, 0);
+	rec->valid = 1;
+	if (nl != NULL)
+		newline(in, next - 1);
+	in->rpos = next;
+	return 1;
+}
+
+/*
  * Between the elements of a top-level array, at the byte c = rbuf[rpos].
  * Returns 1 with a fault, or 0 when the state moved on (a value begun,
  * the array closed, a ',' taken).
@@ -944,8 +1003,13 @@ sm_input_next(struct sm_input *in, struct sm_rawrec *rec)
 			in->apos = A_FIRST;
 			in->arrline = in->line;
 			in->rpos++;
-		} else if (c == '{')
+		} else if (c == '{') {
+			if ((rc = whole_line(in, rec)) < 0)
+				goto fail;
+			if (rc > 0)
+				return 1;
 			value_begin(in, 0);
+		}
 		else if ((rc = rest_of_line(in, rec)) < 0)
 			goto fail;
 		else

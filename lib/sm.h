@@ -296,6 +296,29 @@ int sm_rec_digest(jv rec, const char *const *ignore, size_t n,
  * null, non-integral number, or another type).
  */
 int sm_rec_key(jv rec, const char *id_field, struct sm_buf *key);
+/* The same, and in *field (when not NULL) the member that named it. */
+int sm_rec_key_field(jv rec, const char *id_field, struct sm_buf *key,
+    const char **field);
+
+/*
+ * The key rule itself, over any representation of a record: get(name,
+ * v, arg) says what the record holds under name (kind ABSENT for absent
+ * or null; a string's bytes unescaped in s and len; a number's value in
+ * d, or, for an integer literal, its text in s and len).  Writes the key
+ * (reset first) and the name of the member used (may be NULL: not
+ * wanted; set on failure too when a member was found).  Returns 0 or
+ * SM_EDATA with the message of sm_rec_key().
+ */
+enum { SM_KEY_ABSENT, SM_KEY_STRING, SM_KEY_NUMBER, SM_KEY_OTHER };
+struct sm_keyval {
+	int kind;
+	const char *s;
+	size_t len;
+	double d;
+};
+int sm_key_pick(const char *id_field,
+    void (*get)(const char *name, struct sm_keyval *v, void *arg), void *arg,
+    struct sm_buf *key, const char **field);
 
 /* fastrec.c: the single-pass record path of import, without libjq */
 
@@ -312,6 +335,11 @@ int sm_rec_key(jv rec, const char *id_field, struct sm_buf *key);
 int sm_rec_fast(const char *text, size_t len, const char *const *ignore,
     size_t n, const char *id_field, struct sm_buf *data,
     char hash[SM_HASH_HEX], struct sm_buf *key, struct sm_json_err *err);
+/* The same for text known to pass sm_json_check() (struct sm_rawrec valid). */
+int sm_rec_fast_checked(const char *text, size_t len,
+    const char *const *ignore, size_t n, const char *id_field,
+    struct sm_buf *data, char hash[SM_HASH_HEX], struct sm_buf *key,
+    struct sm_json_err *err);
 void sm_rec_fast_free(void);
 
 /* input.c: the one input loop */
@@ -333,6 +361,7 @@ struct sm_rawrec {
 	size_t line;
 	int overlong;	/* longer than max bytes: text holds only a prefix */
 	const char *error;
+	int valid;	/* text is known to pass sm_json_check() */
 };
 
 struct sm_input;
