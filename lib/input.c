@@ -55,6 +55,7 @@ struct infile {
 	int isstdin;
 	int isreg;
 	uint64_t size;		/* when isreg */
+	const char *mem;	/* a buffer in memory, when not NULL */
 };
 
 struct sm_input {
@@ -150,6 +151,19 @@ fail:
 	return rc;
 }
 
+/* What the two ways of opening share. */
+static void
+input_setup(struct sm_input *in, size_t max, FILE *spill)
+{
+	if (max == 0)
+		max = DEFAULT_MAX;
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2;
+	in->max = max;
+	in->spill = spill;
+	in->rbuf = sm_xmalloc(RBUF_SIZE);
+}
+
 /*
  * Opens the input over files (see sm.h).  Every operand is opened here
  * so that a missing one fails before any record is read; the first
@@ -197,15 +211,32 @@ sm_input_open(struct sm_input **inp, char *const *files, size_t nfiles,
 			f->fd = -1;
 		}
 	}
-	if (max == 0)
-		max = DEFAULT_MAX;
-	if (max > SIZE_MAX / 2)
-		max = SIZE_MAX / 2;
-	in->max = max;
-	in->spill = spill;
-	in->rbuf = sm_xmalloc(RBUF_SIZE);
+	input_setup(in, max, spill);
 	*inp = in;
 	return 0;
+}
+
+/*
+ * Opens the input over a buffer in memory (an HTTP body), read as a file
+ * named name would be.  buf must stay as it is until sm_input_close().
+ */
+void
+sm_input_open_mem(struct sm_input **inp, const char *name, const char *buf,
+    size_t len, size_t max, FILE *spill)
+{
+	struct sm_input *in;
+
+	in = sm_xcalloc(1, sizeof(*in));
+	in->nfiles = 1;
+	in->files = sm_xcalloc(1, sizeof(*in->files));
+	in->files[0].name = sm_xstrdup(name);
+	in->files[0].fd = -1;
+	in->files[0].mem = buf != NULL ? buf : "";
+	in->files[0].isreg = 1;
+	in->files[0].size = len;
+	in->total = (int64_t)len;
+	input_setup(in, max, spill);
+	*inp = in;
 }
 
 /* Starts reading files[cur]: opens it again if needed, resets the state. */
@@ -215,7 +246,7 @@ file_begin(struct sm_input *in)
 	struct infile *f = &in->files[in->cur];
 	int rc;
 
-	if (f->fd == -1 && (rc = open_file(f)) != 0)
+	if (f->mem == NULL && f->fd == -1 && (rc = open_file(f)) != 0)
 		return rc;
 	in->active = 1;
 	in->eof = 0;
@@ -270,6 +301,20 @@ fill(struct sm_input *in)
 		in->rpos = in->rend = 0;
 	if (in->eof || in->rend == RBUF_SIZE)
 		return 0;
+	if (f->mem != NULL) {
+		n = (ssize_t)(f->size - in->fread);
+		if ((size_t)n > RBUF_SIZE - in->rend)
+			n = (ssize_t)(RBUF_SIZE - in->rend);
+		if (n == 0) {
+			in->eof = 1;
+			return 0;
+		}
+		memcpy(in->rbuf + in->rend, f->mem + in->fread, (size_t)n);
+		in->rend += (size_t)n;
+		in->nread += (uint64_t)n;
+		in->fread += (uint64_t)n;
+		return 1;
+	}
 	for (;;) {
 		n = read(f->fd, in->rbuf + in->rend, RBUF_SIZE - in->rend);
 		if (n > 0) {
@@ -389,6 +434,9 @@ emit(struct sm_input *in, struct sm_rawrec *rec, const char *text,
 {
 	rec->text = text;
 	rec->len = len;
+	/* Where it began: in the read buffer, or kept from value_begin. */
+	rec->offset = in->rec != NULL && text == in->rec ? in->recoff :
+	    offset_of(in, (size_t)(text - in->rbuf));
 	rec->file = in->files[in->cur].name;
 	rec->line = line;
 	rec->overlong = overlong;
@@ -460,6 +508,7 @@ rest_of_line(struct sm_input *in, struct sm_rawrec *rec)
 	size_t n, line = in->line;
 	int rc;
 
+	in->recoff = offset_of(in, in->rpos);
 	for (;;) {
 		p = in->rbuf + in->rpos;
 		n = in->rend - in->rpos;
