@@ -303,6 +303,19 @@ parse_stored(const char *text, size_t len, const char *ext, jv *v)
 	return 0;
 }
 
+/* The record of one property in df->line, its changes in df->changes. */
+static void
+line(struct differ *df, const char *ext, const char *op, const char *warning)
+{
+	sm_jw_begin(&df->line);
+	sm_jw_str(&df->line, "external_id", ext);
+	sm_jw_str(&df->line, "op", op);
+	if (warning != NULL)
+		sm_jw_str(&df->line, "warning", warning);
+	sm_jw_raw(&df->line, "changes", df->changes.data);
+	sm_jw_end(&df->line);
+}
+
 /*
  * Builds in df->line the record of one property: op (NULL: from the
  * versions, and nothing when they are equal), warning (or NULL) and the
@@ -326,13 +339,7 @@ build(struct differ *df, const char *ext, const char *op,
 		return sm_error(n, "cannot print property '%s'", ext);
 	if (op == NULL)
 		return 0;
-	sm_jw_begin(&df->line);
-	sm_jw_str(&df->line, "external_id", ext);
-	sm_jw_str(&df->line, "op", op);
-	if (warning != NULL)
-		sm_jw_str(&df->line, "warning", warning);
-	sm_jw_raw(&df->line, "changes", df->changes.data);
-	sm_jw_end(&df->line);
+	line(df, ext, op, warning);
 	return 1;
 }
 
@@ -657,8 +664,22 @@ in_record(const struct sm_record *rec, void *arg)
 	default:
 		return 0;
 	}
-	if ((rc = parse_stored(*op == 'u' ? in->row.data : NULL,
-	    *op == 'u' ? strlen(in->row.data) : 0, rec->key, &old)) != 0)
+	if (*op == 'c') {
+		/*
+		 * The one operation of a creation adds the whole record,
+		 * whose canonical form the loop gave: no need to parse it.
+		 */
+		sm_buf_reset(&in->df.changes);
+		sm_buf_adds(&in->df.changes, "[{\"op\":\"add\",\"path\":\"\","
+		    "\"value\":");
+		sm_buf_add(&in->df.changes, rec->data, rec->len);
+		sm_buf_adds(&in->df.changes, "}]");
+		line(&in->df, rec->key, op, NULL);
+		p->line = sm_xstrndup(in->df.line.data, in->df.line.len);
+		return 0;
+	}
+	if ((rc = parse_stored(in->row.data, strlen(in->row.data), rec->key,
+	    &old)) != 0)
 		return rc;
 	if ((rc = parse_stored(rec->data, rec->len, rec->key, &new)) != 0) {
 		jv_free(old);
