@@ -545,79 +545,122 @@ sm_rec_digest(jv rec, const char *const *ignore, size_t n,
 	return rc;
 }
 
-/* Appends the key in v (not consumed) named name, or fails. */
-static int
-keyval(jv v, const char *name, struct sm_buf *key)
-{
-	char num[SM_NUM_MAX];
-	const char *s;
-	double d;
-	int n;
-
-	switch (jv_get_kind(v)) {
-	case JV_KIND_STRING:
-		s = jv_string_value(v);
-		n = jv_string_length_bytes(jv_copy(v));
-		if (n == 0)
-			return sm_error(SM_EDATA, "key '%s' is an empty string",
-			    name);
-		if (memchr(s, '\0', (size_t)n) != NULL)
-			return sm_error(SM_EDATA, "key '%s' contains a NUL "
-			    "character", name);
-		sm_buf_add(key, s, (size_t)n);
-		return 0;
-	case JV_KIND_NUMBER:
-		d = jv_number_value(v);
-		if (fabs(d) <= TWO53 && d == (double)(int64_t)d) {
-			n = sm_num_format(d, num);
-			sm_buf_add(key, num, (size_t)n);
-			return 0;
-		}
-		/* FALLTHROUGH */
-	default:
-		return sm_error(SM_EDATA, "key '%s' is not a string or integer",
-		    name);
-	}
-}
-
 /*
- * Writes the key of rec (SPEC §2) into key, reset first: the first of
- * external_id, id and id_field (when not NULL) that is present and not
- * null.  Does not consume rec.  Returns 0, or SM_EDATA with a message
- * naming the field: the record is not an object, no candidate is present,
- * or the one found is not a non-empty string (without NUL bytes) or an
- * integer of at most 2^53 in magnitude.
+ * The key rule (SPEC §2), the one place it is written: the first of
+ * external_id, id and id_field that get() finds present and not null
+ * names the record; it must be a non-empty string without NUL bytes, or
+ * an integer of at most 2^53 in magnitude, printed in decimal (so 7 and
+ * "7" give "7").  An integer literal (v->s set) is taken as written,
+ * -0 as 0.
  */
 int
-sm_rec_key(jv rec, const char *id_field, struct sm_buf *key)
+sm_key_pick(const char *id_field,
+    void (*get)(const char *name, struct sm_keyval *v, void *arg), void *arg,
+    struct sm_buf *key, const char **field)
 {
 	const char *names[3] = { "external_id", "id", id_field };
+	char num[SM_NUM_MAX];
+	struct sm_keyval v;
 	size_t nnames = 2, i;
-	jv v;
-	int rc;
+	int n;
 
 	sm_buf_reset(key);
-	if (jv_get_kind(rec) != JV_KIND_OBJECT)
-		return sm_error(SM_EDATA, "record is not an object");
+	if (field != NULL)
+		*field = NULL;
 	if (id_field != NULL && *id_field != '\0' &&
 	    strcmp(id_field, "external_id") != 0 && strcmp(id_field, "id") != 0)
 		nnames = 3;
 	for (i = 0; i < nnames; i++) {
-		v = jv_object_get(jv_copy(rec), jv_string(names[i]));
-		if (jv_get_kind(v) == JV_KIND_INVALID ||
-		    jv_get_kind(v) == JV_KIND_NULL) {
-			jv_free(v);
+		memset(&v, 0, sizeof(v));
+		get(names[i], &v, arg);
+		if (v.kind == SM_KEY_ABSENT)
 			continue;
+		if (field != NULL)
+			*field = names[i];
+		switch (v.kind) {
+		case SM_KEY_STRING:
+			if (v.len == 0)
+				return sm_error(SM_EDATA, "key '%s' is an "
+				    "empty string", names[i]);
+			if (memchr(v.s, '\0', v.len) != NULL)
+				return sm_error(SM_EDATA, "key '%s' contains "
+				    "a NUL character", names[i]);
+			sm_buf_add(key, v.s, v.len);
+			return 0;
+		case SM_KEY_NUMBER:
+			if (v.s != NULL) {
+				if (v.len == 2 && v.s[0] == '-' && v.s[1] == '0')
+					sm_buf_addc(key, '0');
+				else
+					sm_buf_add(key, v.s, v.len);
+				return 0;
+			}
+			if (fabs(v.d) <= TWO53 && v.d == (double)(int64_t)v.d) {
+				n = sm_num_format(v.d, num);
+				sm_buf_add(key, num, (size_t)n);
+				return 0;
+			}
+			/* FALLTHROUGH */
+		default:
+			return sm_error(SM_EDATA, "key '%s' is not a string or "
+			    "integer", names[i]);
 		}
-		rc = keyval(v, names[i], key);
-		jv_free(v);
-		if (rc != 0)
-			sm_buf_reset(key);
-		return rc;
 	}
 	if (nnames == 3)
 		return sm_error(SM_EDATA, "no key: record has no "
 		    "'external_id', 'id' or '%s'", id_field);
 	return sm_error(SM_EDATA,
 	    "no key: record has no 'external_id' or 'id'");
+}
+
+/* sm_key_pick()'s look-up in a jv object. */
+static void
+jv_member(const char *name, struct sm_keyval *kv, void *arg)
+{
+	jv *rec = arg, v;
+
+	v = jv_object_get(jv_copy(*rec), jv_string(name));
+	switch (jv_get_kind(v)) {
+	case JV_KIND_INVALID:
+	case JV_KIND_NULL:
+		kv->kind = SM_KEY_ABSENT;
+		break;
+	case JV_KIND_STRING:
+		kv->kind = SM_KEY_STRING;
+		/* Borrowed: rec holds the value while the rule runs. */
+		kv->s = jv_string_value(v);
+		kv->len = (size_t)jv_string_length_bytes(jv_copy(v));
+		break;
+	case JV_KIND_NUMBER:
+		kv->kind = SM_KEY_NUMBER;
+		kv->d = jv_number_value(v);
+		break;
+	default:
+		kv->kind = SM_KEY_OTHER;
+		break;
+	}
+	jv_free(v);
+}
+
+int
+sm_rec_key_field(jv rec, const char *id_field, struct sm_buf *key,
+    const char **field)
+{
+	int rc;
+
+	if (jv_get_kind(rec) != JV_KIND_OBJECT) {
+		sm_buf_reset(key);
+		if (field != NULL)
+			*field = NULL;
+		return sm_error(SM_EDATA, "record is not an object");
+	}
+	if ((rc = sm_key_pick(id_field, jv_member, &rec, key, field)) != 0)
+		sm_buf_reset(key);
+	return rc;
+}
+
+int
+sm_rec_key(jv rec, const char *id_field, struct sm_buf *key)
+{
+	return sm_rec_key_field(rec, id_field, key, NULL);
 }

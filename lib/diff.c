@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "sm.h"
 
 /*
@@ -42,6 +40,8 @@ struct differ {
 	const struct sm_diff_opts *o;
 	struct sm_diff_stats *st;
 	struct sm_buf line, changes, ids, msg;
+	int64_t source_id;	/* sm_diff_sync */
+	int64_t since;		/* sm_diff_since */
 };
 
 /* A key of an object, for sorting. */
@@ -303,6 +303,19 @@ parse_stored(const char *text, size_t len, const char *ext, jv *v)
 	return 0;
 }
 
+/* The record of one property in df->line, its changes in df->changes. */
+static void
+line(struct differ *df, const char *ext, const char *op, const char *warning)
+{
+	sm_jw_begin(&df->line);
+	sm_jw_str(&df->line, "external_id", ext);
+	sm_jw_str(&df->line, "op", op);
+	if (warning != NULL)
+		sm_jw_str(&df->line, "warning", warning);
+	sm_jw_raw(&df->line, "changes", df->changes.data);
+	sm_jw_end(&df->line);
+}
+
 /*
  * Builds in df->line the record of one property: op (NULL: from the
  * versions, and nothing when they are equal), warning (or NULL) and the
@@ -326,13 +339,7 @@ build(struct differ *df, const char *ext, const char *op,
 		return sm_error(n, "cannot print property '%s'", ext);
 	if (op == NULL)
 		return 0;
-	sm_jw_begin(&df->line);
-	sm_jw_str(&df->line, "external_id", ext);
-	sm_jw_str(&df->line, "op", op);
-	if (warning != NULL)
-		sm_jw_str(&df->line, "warning", warning);
-	sm_jw_raw(&df->line, "changes", df->changes.data);
-	sm_jw_end(&df->line);
+	line(df, ext, op, warning);
 	return 1;
 }
 
@@ -440,70 +447,41 @@ read_end(struct differ *df, int rc)
 	return rc;
 }
 
-static const char *
-col_text(sqlite3_stmt *stmt, int col)
-{
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-
-	return s != NULL ? (const char *)s : NULL;
-}
-
-static const char *
-col_hash(sqlite3_stmt *stmt, int col)
-{
-	const char *s = col_text(stmt, col);
-
-	return s != NULL ? s : "";
-}
-
-/*
- * Columns: 0 external_id, 1 data, 2 hash, 3 is tombstone of the source
- * property; 4 id, 5 data, 6 hash, 7 synced_hash, 8 source_hash,
- * 9 source_id, 10 is tombstone of the target row of the same external_id.
- * ?1 source, ?2 target, ?3 a JSON array of external_ids or NULL.
- */
-#define PAIR_SQL "SELECT s.external_id, s.data, s.hash, " \
-	"s.deleted_at IS NOT NULL, t.id, t.data, t.hash, t.synced_hash, " \
-	"t.source_hash, t.source_id, t.deleted_at IS NOT NULL " \
-	"FROM source_properties s LEFT JOIN target_properties t " \
-	"ON t.target_id = ?2 AND t.external_id = s.external_id " \
-	"WHERE s.source_id = ?1 AND (?3 IS NULL OR s.external_id IN " \
-	"(SELECT value FROM json_each(?3))) ORDER BY s.external_id"
-
 /* One source property and its target row, as sync.c's sync_one sees it. */
 static int
-pair_one(struct differ *df, sqlite3_stmt *stmt, int64_t source_id)
+pair_one(const struct sm_prop_pair *p, void *arg)
 {
+	struct differ *df = arg;
 	struct sm_sync_case c;
 	enum sm_sync_op op;
-	const char *ext = col_text(stmt, 0), *sdata = NULL, *tdata = NULL;
+	const char *sdata = NULL, *tdata = NULL;
 	size_t slen = 0, tlen = 0;
 
 	df->st->examined++;
 	memset(&c, 0, sizeof(c));
-	c.source_deleted = sqlite3_column_int(stmt, 3);
-	c.source_hash = col_hash(stmt, 2);
-	c.source_id = source_id;
-	c.target_exists = sqlite3_column_type(stmt, 4) != SQLITE_NULL;
-	c.target_deleted = sqlite3_column_int(stmt, 10);
-	c.target_hash = col_hash(stmt, 6);
-	c.synced_hash = col_hash(stmt, 7);
-	c.taken_hash = col_hash(stmt, 8);
-	c.target_source_id = sqlite3_column_int64(stmt, 9);
+	c.source_deleted = p->source_deleted;
+	c.source_hash = p->source_hash;
+	c.source_id = df->source_id;
+	c.target_exists = p->target_exists;
+	c.target_deleted = p->target_deleted;
+	c.target_hash = p->target_hash;
+	c.synced_hash = p->synced_hash;
+	c.taken_hash = p->taken_hash;
+	c.target_source_id = p->target_source_id;
 	c.overwrite_manual = df->o->overwrite_manual;
 	c.accept_manual = df->o->accept_manual;
 	op = sm_sync_decide(&c);
 	if (sm_sync_op_name(op) == NULL)
 		return 0;
 	if (!c.source_deleted) {
-		sdata = col_text(stmt, 1);
-		slen = (size_t)sqlite3_column_bytes(stmt, 1);
+		sdata = p->source_data;
+		slen = p->source_len;
 	}
 	if (c.target_exists && !c.target_deleted) {
-		tdata = col_text(stmt, 5);
-		tlen = (size_t)sqlite3_column_bytes(stmt, 5);
+		tdata = p->target_data;
+		tlen = p->target_len;
 	}
-	return emit_stored(df, ext, sm_sync_op_name(op),
+	return emit_stored(df, p->external_id, sm_sync_op_name(op),
 	    sm_sync_op_warning(op), tdata, tlen, sdata, slen);
 }
 
@@ -513,8 +491,6 @@ sm_diff_sync(struct sm_db *db, const struct sm_endpoint *source,
     struct sm_diff_stats *st)
 {
 	struct differ df;
-	sqlite3_stmt *stmt;
-	const char *ids;
 	int rc;
 
 	differ_init(&df, db, o, st);
@@ -528,24 +504,9 @@ sm_diff_sync(struct sm_db *db, const struct sm_endpoint *source,
 		differ_free(&df);
 		return rc;
 	}
-	ids = ids_json(&df);
-	if ((stmt = sm_db_stmt(db, PAIR_SQL)) == NULL) {
-		rc = read_end(&df, sm_errcode());
-		differ_free(&df);
-		return rc;
-	}
-	sqlite3_bind_int64(stmt, 1, source->id);
-	sqlite3_bind_int64(stmt, 2, target->id);
-	if (ids != NULL)
-		sqlite3_bind_text(stmt, 3, ids, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if ((rc = pair_one(&df, stmt, source->id)) != 0)
-			break;
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = sm_db_error(db, rc, "cannot read properties");
+	df.source_id = source->id;
+	rc = sm_prop_pairs(db, source->id, target->id, ids_json(&df), pair_one,
+	    &df);
 	rc = read_end(&df, rc);
 	differ_free(&df);
 	return rc;
@@ -635,100 +596,101 @@ pendings_free(struct pendings *t)
 	free(t->index);
 }
 
-/* The state of sm_diff_input(). */
+/* The state of sm_diff_input(): the callbacks of the record loop. */
 struct indiff {
 	struct differ df;
-	const struct sm_config *cfg;
 	const struct sm_endpoint *e;
-	struct sm_map *map;
-	char **ignore;
-	size_t nignore;
 	struct pendings pend;
-	struct sm_buf key, data;
 	struct sm_prop row;
-	const struct sm_rawrec *raw;
-	int emit_rc;		/* what in_record() returned to the map */
 };
 
+/* A record refused: counted (unless the map failed on it), reported. */
 static int
-in_reject(struct indiff *in, const char *reason)
+in_reject(const struct sm_reject *j, void *arg)
 {
+	struct indiff *in = arg;
+
+	if (j->code != SM_REJECT_MAP)
+		in->df.st->examined++;
 	in->df.st->rejected++;
-	in->df.o->reject(in->raw->file, in->raw->line, reason,
-	    in->df.o->arg);
+	in->df.o->reject(j->file, j->line, j->detail, in->df.o->arg);
 	return 0;
 }
 
 /*
- * One record after the map, decided as import.c's record() decides:
- * against the stored row, a later record of a key replacing the earlier.
+ * One record, decided as import decides it (sm_import_decide) against
+ * the stored row, a later record of a key replacing the earlier.
  */
 static int
-in_record(jv rec, void *arg)
+in_record(const struct sm_record *rec, void *arg)
 {
 	struct indiff *in = arg;
+	struct sm_import_case c;
 	struct pending *p;
-	char hash[SM_HASH_HEX];
-	const char *cur = NULL;
-	jv old;
+	const char *op;
+	jv old, new;
 	int rc, dup;
 
 	in->df.st->examined++;
-	if (sm_rec_key(rec, in->e->id_field, &in->key) != 0) {
-		jv_free(rec);
-		return in_reject(in, sm_errmsg());
-	}
-	if (sm_rec_digest(rec, (const char *const *)in->ignore, in->nignore,
-	    &in->data, hash) != 0) {
-		jv_free(rec);
-		return in_reject(in, sm_errmsg());
-	}
-	if (!wanted(&in->df, in->key.data)) {
-		jv_free(rec);
+	if (!wanted(&in->df, rec->key))
 		return 0;
-	}
-	p = pending_get(&in->pend, in->key.data, in->key.len, &dup);
+	p = pending_get(&in->pend, rec->key, rec->keylen, &dup);
 	if (dup) {
 		sm_buf_reset(&in->df.msg);
 		sm_buf_addf(&in->df.msg, "%s:%zu: duplicate key '%s': the "
-		    "later record wins", in->raw->file, in->raw->line,
-		    in->key.data);
+		    "later record wins", rec->file, rec->line, rec->key);
 		in->df.o->warn(in->df.msg.data, in->df.o->arg);
 		free(p->line);
 		p->line = NULL;
 	}
-	if ((rc = sm_prop_get(in->df.db, &in->row, in->key.data,
-	    in->key.len)) < 0) {
-		jv_free(rec);
+	if ((rc = sm_prop_get(in->df.db, &in->row, rec->key,
+	    rec->keylen)) < 0)
 		return rc;
-	}
-	if (rc == 1 && in->row.deleted_at < 0)
-		cur = in->row.data;
-	if (cur != NULL && strcmp(in->row.hash, hash) == 0) {
-		jv_free(rec);
+	/* Nothing is written: each record meets the row as stored. */
+	memset(&c, 0, sizeof(c));
+	c.exists = rc == 1;
+	c.deleted = in->row.deleted_at >= 0;
+	c.hash = in->row.hash;
+	c.incoming = rec->hash;
+	switch (sm_import_decide(&c)) {
+	case SM_IMPORT_CREATE:
+	case SM_IMPORT_REVIVE:
+		op = "create";
+		break;
+	case SM_IMPORT_UPDATE:
+	case SM_IMPORT_RECHANGE:
+		op = "update";
+		break;
+	default:
 		return 0;
 	}
-	if ((rc = parse_stored(cur, cur != NULL ? strlen(cur) : 0,
-	    in->key.data, &old)) != 0) {
-		jv_free(rec);
+	if (*op == 'c') {
+		/*
+		 * The one operation of a creation adds the whole record,
+		 * whose canonical form the loop gave: no need to parse it.
+		 */
+		sm_buf_reset(&in->df.changes);
+		sm_buf_adds(&in->df.changes, "[{\"op\":\"add\",\"path\":\"\","
+		    "\"value\":");
+		sm_buf_add(&in->df.changes, rec->data, rec->len);
+		sm_buf_adds(&in->df.changes, "}]");
+		line(&in->df, rec->key, op, NULL);
+		p->line = sm_xstrndup(in->df.line.data, in->df.line.len);
+		return 0;
+	}
+	if ((rc = parse_stored(in->row.data, strlen(in->row.data), rec->key,
+	    &old)) != 0)
+		return rc;
+	if ((rc = parse_stored(rec->data, rec->len, rec->key, &new)) != 0) {
+		jv_free(old);
 		return rc;
 	}
-	rc = build(&in->df, in->key.data, cur != NULL ? "update" : "create",
-	    NULL, old, rec);
+	rc = build(&in->df, rec->key, op, NULL, old, new);
 	if (rc > 0) {
 		p->line = sm_xstrndup(in->df.line.data, in->df.line.len);
 		rc = 0;
 	}
 	return rc;
-}
-
-/* in_record() as the map's callback, its failure kept apart from jq's. */
-static int
-in_emit(jv rec, void *arg)
-{
-	struct indiff *in = arg;
-
-	return in->emit_rc = in_record(rec, arg);
 }
 
 /* Prints the records of the input, in the order their keys came. */
@@ -751,148 +713,79 @@ in_flush(struct indiff *in)
 	return 0;
 }
 
-/* One raw record: parsed and mapped as import.c's raw_record() does. */
-static int
-in_raw(struct indiff *in, const struct sm_rawrec *raw)
-{
-	struct sm_json_err jerr;
-	char reason[256];
-	jv rec;
-	int rc;
-
-	in->raw = raw;
-	if (raw->error != NULL) {
-		in->df.st->examined++;
-		return in_reject(in, raw->error);
-	}
-	if (raw->overlong) {
-		snprintf(reason, sizeof(reason), "record longer than "
-		    "max_record_bytes (%zu)", in->cfg->max_record_bytes);
-		in->df.st->examined++;
-		return in_reject(in, reason);
-	}
-	if (sm_json_parse(raw->text, raw->len, &rec, &jerr) != 0) {
-		in->df.st->examined++;
-		return in_reject(in, jerr.reason);
-	}
-	if (in->map == NULL)
-		return in_record(rec, in);
-	in->emit_rc = 0;
-	rc = sm_map_run(in->map, rec, in_emit, in);
-	if (rc == SM_EDATA && in->emit_rc == 0) {
-		snprintf(reason, sizeof(reason), "map: %s", sm_errmsg());
-		return in_reject(in, reason);
-	}
-	return rc;
-}
-
 int
 sm_diff_input(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *e, char *const *files, size_t nfiles,
     const struct sm_diff_opts *o, struct sm_diff_stats *st)
 {
+	struct sm_records_spec spec;
+	struct sm_records *loop = NULL;
 	struct indiff in;
-	struct sm_input *input = NULL;
-	struct sm_rawrec raw;
 	int rc;
 
 	memset(&in, 0, sizeof(in));
 	differ_init(&in.df, db, o, st);
-	in.cfg = cfg;
 	in.e = e;
-	in.ignore = sm_ignore_list(cfg, e->side == SM_SOURCE ? e : NULL,
-	    &in.nignore);
-	sm_buf_init(&in.key);
-	sm_buf_init(&in.data);
 	sm_prop_init(&in.row, e->side, e->id);
-	if (e->side == SM_SOURCE && e->map != NULL &&
-	    (rc = sm_map_new(&in.map, e->map)) != 0)
-		goto out;
-	if (in.map != NULL)
-		sm_map_budget(in.map, cfg->map_timeout_ms, cfg->map_max_bytes);
-	if ((rc = sm_input_open(&input, files, nfiles, cfg->max_record_bytes,
-	    NULL)) != 0)
+	memset(&spec, 0, sizeof(spec));
+	spec.files = files;
+	spec.nfiles = nfiles;
+	spec.cfg = cfg;
+	spec.e = e;
+	spec.record = in_record;
+	spec.reject = in_reject;
+	spec.arg = &in;
+	if ((rc = sm_records_open(&loop, &spec)) != 0)
 		goto out;
 	if ((rc = read_begin(&in.df)) != 0)
 		goto out;
-	while ((rc = sm_input_next(input, &raw)) != 0) {
-		if (rc < 0 || (rc = in_raw(&in, &raw)) != 0)
-			break;
-	}
-	if (rc == 0)
+	if ((rc = sm_records_each(loop)) == 0)
 		rc = in_flush(&in);
 	rc = read_end(&in.df, rc);
 out:
-	if (input != NULL)
-		sm_input_close(input);
-	sm_map_free(in.map);
-	sm_strv_free(in.ignore);
+	sm_records_close(loop);
 	pendings_free(&in.pend);
 	sm_prop_free(&in.row);
-	sm_buf_free(&in.key);
-	sm_buf_free(&in.data);
 	differ_free(&in.df);
 	return rc;
 }
 
 /*
- * Columns: 0 external_id, 1 created after T, 2 is tombstone, 3 data now,
- * 4 the earliest snapshot taken after T (NULL: none), 5 its data.
- * ?1 owner, ?2 T, ?3 a JSON array of external_ids or NULL.  A property
- * whose version at T is in no snapshot and that was written after T lost
- * that history to cleanup (column 6).
+ * One property that changed after df->since: its version then (from the
+ * earliest snapshot since, absent when created after) against now.  A
+ * property whose version then is in no snapshot and that was written
+ * after lost that history to cleanup.
  */
-#define SINCE_SOURCE "SELECT p.external_id, p.created_at > ?2, " \
-	"p.deleted_at IS NOT NULL, p.data, v.id, v.data, " \
-	"p.updated_at > ?2 FROM source_properties p " \
-	"LEFT JOIN snapshots v ON v.id = (SELECT x.id FROM snapshots x " \
-	"WHERE x.source_id = p.source_id AND x.external_id = p.external_id " \
-	"AND x.property_id = p.id AND x.taken_at > ?2 " \
-	"ORDER BY x.taken_at, x.id LIMIT 1) " \
-	"WHERE p.source_id = ?1 AND (p.created_at > ?2 OR " \
-	"p.updated_at > ?2 OR v.id IS NOT NULL) AND (?3 IS NULL OR " \
-	"p.external_id IN (SELECT value FROM json_each(?3))) " \
-	"ORDER BY p.external_id"
-#define SINCE_TARGET "SELECT p.external_id, p.created_at > ?2, " \
-	"p.deleted_at IS NOT NULL, p.data, v.id, v.data, " \
-	"p.updated_at > ?2 FROM target_properties p " \
-	"LEFT JOIN snapshots v ON v.id = (SELECT x.id FROM snapshots x " \
-	"WHERE x.target_id = p.target_id AND x.external_id = p.external_id " \
-	"AND x.property_id = p.id AND x.taken_at > ?2 " \
-	"ORDER BY x.taken_at, x.id LIMIT 1) " \
-	"WHERE p.target_id = ?1 AND (p.created_at > ?2 OR " \
-	"p.updated_at > ?2 OR v.id IS NOT NULL) AND (?3 IS NULL OR " \
-	"p.external_id IN (SELECT value FROM json_each(?3))) " \
-	"ORDER BY p.external_id"
-
 static int
-since_one(struct differ *df, sqlite3_stmt *stmt, int64_t since)
+since_one(const struct sm_prop_then *t, void *arg)
 {
-	const char *ext = col_text(stmt, 0), *then = NULL, *now = NULL;
+	struct differ *df = arg;
+	const char *then = NULL, *now = NULL;
 	size_t thenlen = 0, nowlen = 0;
-	char t[SM_TIME_MAX];
+	char tm[SM_TIME_MAX];
 
 	df->st->examined++;
-	if (!sqlite3_column_int(stmt, 2)) {
-		now = col_text(stmt, 3);
-		nowlen = (size_t)sqlite3_column_bytes(stmt, 3);
+	if (!t->deleted) {
+		now = t->data;
+		nowlen = t->len;
 	}
-	if (sqlite3_column_int(stmt, 1))
+	if (t->created_after)
 		;	/* created after T: absent then */
-	else if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
-		then = col_text(stmt, 5);
-		thenlen = (size_t)sqlite3_column_bytes(stmt, 5);
-	} else if (sqlite3_column_int(stmt, 6)) {
-		sm_time_format(since, t);
+	else if (t->snapshot) {
+		then = t->then;
+		thenlen = t->thenlen;
+	} else if (t->updated_after) {
+		sm_time_format(df->since, tm);
 		sm_buf_reset(&df->msg);
 		sm_buf_addf(&df->msg, "'%s' changed after %s but no snapshot "
 		    "of it is left from then (removed by cleanup?): left out",
-		    ext, t);
+		    t->external_id, tm);
 		df->o->warn(df->msg.data, df->o->arg);
 		return 0;
 	} else
 		return 0;	/* a "take" only: unchanged */
-	return emit_stored(df, ext, NULL, NULL, then, thenlen, now, nowlen);
+	return emit_stored(df, t->external_id, NULL, NULL, then, thenlen, now,
+	    nowlen);
 }
 
 int
@@ -900,8 +793,6 @@ sm_diff_since(struct sm_db *db, const struct sm_endpoint *e, int64_t since,
     const struct sm_diff_opts *o, struct sm_diff_stats *st)
 {
 	struct differ df;
-	sqlite3_stmt *stmt;
-	const char *ids;
 	int rc;
 
 	differ_init(&df, db, o, st);
@@ -909,103 +800,11 @@ sm_diff_since(struct sm_db *db, const struct sm_endpoint *e, int64_t since,
 		differ_free(&df);
 		return rc;
 	}
-	ids = ids_json(&df);
-	stmt = sm_db_stmt(db, e->side == SM_SOURCE ? SINCE_SOURCE :
-	    SINCE_TARGET);
-	if (stmt == NULL) {
-		rc = read_end(&df, sm_errcode());
-		differ_free(&df);
-		return rc;
-	}
-	sqlite3_bind_int64(stmt, 1, e->id);
-	sqlite3_bind_int64(stmt, 2, since);
-	if (ids != NULL)
-		sqlite3_bind_text(stmt, 3, ids, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if ((rc = since_one(&df, stmt, since)) != 0)
-			break;
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_DONE)
-		rc = 0;
-	else if (rc > 0)
-		rc = sm_db_error(db, rc, "cannot read properties");
+	df.since = since;
+	rc = sm_prop_since(db, e->side, e->id, since, ids_json(&df), since_one,
+	    &df);
 	rc = read_end(&df, rc);
 	differ_free(&df);
-	return rc;
-}
-
-/* A snapshot, or the current version of its property. */
-struct version {
-	int64_t source_id, target_id, property_id;
-	char *external_id;
-	char *data;		/* NULL: absent */
-};
-
-static void
-version_free(struct version *v)
-{
-	free(v->external_id);
-	free(v->data);
-	memset(v, 0, sizeof(*v));
-}
-
-static int
-snapshot_get(struct sm_db *db, int64_t id, struct version *v)
-{
-	sqlite3_stmt *stmt;
-	const char *s;
-	int rc;
-
-	memset(v, 0, sizeof(*v));
-	stmt = sm_db_stmt(db, "SELECT source_id, target_id, property_id, "
-	    "external_id, data FROM snapshots WHERE id = ?");
-	if (stmt == NULL)
-		return sm_errcode();
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		v->source_id = sqlite3_column_int64(stmt, 0);
-		v->target_id = sqlite3_column_int64(stmt, 1);
-		v->property_id = sqlite3_column_int64(stmt, 2);
-		v->external_id = sm_xstrdup(col_text(stmt, 3));
-		if ((s = col_text(stmt, 4)) != NULL)
-			v->data = sm_xstrdup(s);
-		rc = 0;
-	} else if (rc == SQLITE_DONE)
-		rc = sm_error(SM_ENOENT, "no snapshot %lld", (long long)id);
-	else
-		rc = sm_db_error(db, rc, "cannot read a snapshot");
-	sqlite3_reset(stmt);
-	return rc;
-}
-
-/* The property of snapshot s as it is now (absent when gone). */
-static int
-current_get(struct sm_db *db, const struct version *s, struct version *v)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	memset(v, 0, sizeof(*v));
-	stmt = sm_db_stmt(db, s->source_id != 0 ?
-	    "SELECT data FROM source_properties WHERE id = ?1 AND "
-	    "source_id = ?2 AND deleted_at IS NULL" :
-	    "SELECT data FROM target_properties WHERE id = ?1 AND "
-	    "target_id = ?2 AND deleted_at IS NULL");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, s->property_id);
-	sqlite3_bind_int64(stmt, 2, s->source_id != 0 ? s->source_id :
-	    s->target_id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		v->data = sm_xstrdup(col_text(stmt, 0));
-		rc = 0;
-	} else if (rc == SQLITE_DONE)
-		rc = 0;
-	else
-		rc = sm_db_error(db, rc, "cannot read a property");
-	sqlite3_reset(stmt);
 	return rc;
 }
 
@@ -1014,7 +813,7 @@ sm_diff_snapshots(struct sm_db *db, int64_t id1, int64_t id2,
     const struct sm_diff_opts *o, struct sm_diff_stats *st)
 {
 	struct differ df;
-	struct version a, b;
+	struct sm_version a, b;
 	int rc;
 
 	differ_init(&df, db, o, st);
@@ -1022,9 +821,9 @@ sm_diff_snapshots(struct sm_db *db, int64_t id1, int64_t id2,
 	memset(&b, 0, sizeof(b));
 	if ((rc = read_begin(&df)) != 0)
 		goto out;
-	if ((rc = snapshot_get(db, id1, &a)) != 0)
+	if ((rc = sm_snap_version(db, id1, &a)) != 0)
 		goto out;
-	if (id2 != 0 && (rc = snapshot_get(db, id2, &b)) != 0)
+	if (id2 != 0 && (rc = sm_snap_version(db, id2, &b)) != 0)
 		goto out;
 	if (id2 != 0 && (a.source_id != b.source_id ||
 	    a.target_id != b.target_id || a.property_id != b.property_id)) {
@@ -1033,15 +832,15 @@ sm_diff_snapshots(struct sm_db *db, int64_t id1, int64_t id2,
 		    a.external_id, (long long)id2, b.external_id);
 		goto out;
 	}
-	if (id2 == 0 && (rc = current_get(db, &a, &b)) != 0)
+	if (id2 == 0 && (rc = sm_prop_version_now(db, &a, &b)) != 0)
 		goto out;
 	st->examined++;
 	rc = emit_stored(&df, a.external_id, NULL, NULL, a.data,
 	    a.data != NULL ? strlen(a.data) : 0, b.data,
 	    b.data != NULL ? strlen(b.data) : 0);
 out:
-	version_free(&a);
-	version_free(&b);
+	sm_version_free(&a);
+	sm_version_free(&b);
 	rc = read_end(&df, rc);
 	differ_free(&df);
 	return rc;

@@ -818,53 +818,54 @@ value(struct emit *e, uint32_t i)
 	}
 }
 
-/* The key of SPEC §2 from the value of member m named name, or fails. */
-static int
-keyval(struct emit *e, const struct ment *m, const char *name,
-    struct sm_buf *key, struct sm_json_err *err)
-{
-	const struct tok *t = &e->tok[m->ktok + 1];
-	const char *s = e->s + t->off;
-	char num[SM_NUM_MAX];
-	char *end;
-	double d;
-	int n;
+/* What findkey() looks in: the sorted top-level members of a record. */
+struct keyfind {
+	struct emit *e;
+	const struct ment *m;
+	size_t n;
+};
 
+/* sm_key_pick()'s look-up among the members of a keyfind. */
+static void
+member(const char *name, struct sm_keyval *v, void *arg)
+{
+	struct keyfind *f = arg;
+	const struct tok *t;
+	size_t len = strlen(name), k;
+	char *end;
+
+	for (k = 0; k < f->n; k++)
+		if (f->m[k].len == len && memcmp(f->m[k].k, name, len) == 0)
+			break;
+	if (k == f->n || (t = &f->e->tok[f->m[k].ktok + 1])->type == T_NULL) {
+		v->kind = SM_KEY_ABSENT;
+		return;
+	}
+	v->s = f->e->s + t->off;
+	v->len = t->n;
 	switch (t->type) {
 	case T_STR:
-		if (t->n == 0)
-			return fail(err, "key '%s' is an empty string", name);
-		sm_buf_grow(key, t->n);
+		v->kind = SM_KEY_STRING;
 		if (t->flags & F_ESC) {
-			end = unescape(key->data, (const unsigned char *)s,
-			    t->n);
-			key->len = (size_t)(end - key->data);
-			key->data[key->len] = '\0';
-			if (memchr(key->data, '\0', key->len) != NULL) {
-				sm_buf_reset(key);
-				return fail(err, "key '%s' contains a NUL "
-				    "character", name);
-			}
-		} else
-			sm_buf_add(key, s, t->n);
-		return 0;
+			sm_buf_reset(&scratch.num);
+			sm_buf_grow(&scratch.num, t->n);
+			end = unescape(scratch.num.data,
+			    (const unsigned char *)v->s, t->n);
+			v->s = scratch.num.data;
+			v->len = (size_t)(end - scratch.num.data);
+		}
+		break;
 	case T_NUM:
-		if (t->flags & F_INT) {
-			if (t->n == 2 && s[0] == '-' && s[1] == '0')
-				sm_buf_addc(key, '0');
-			else
-				sm_buf_add(key, s, t->n);
-			return 0;
+		v->kind = SM_KEY_NUMBER;
+		/* sm_json_check() let no integer beyond 2^53 pass. */
+		if (!(t->flags & F_INT)) {
+			v->d = number(v->s, t->n);
+			v->s = NULL;
 		}
-		d = number(s, t->n);
-		if (fabs(d) <= TWO53 && d == (double)(int64_t)d) {
-			n = sm_num_format(d, num);
-			sm_buf_add(key, num, (size_t)n);
-			return 0;
-		}
-		/* FALLTHROUGH */
+		break;
 	default:
-		return fail(err, "key '%s' is not a string or integer", name);
+		v->kind = SM_KEY_OTHER;
+		break;
 	}
 }
 
@@ -873,26 +874,14 @@ static int
 findkey(struct emit *e, const struct ment *m, size_t n,
     const char *id_field, struct sm_buf *key, struct sm_json_err *err)
 {
-	const char *names[3] = { "external_id", "id", id_field };
-	size_t nnames = 2, i, k, len;
+	struct keyfind f;
 
-	if (id_field != NULL && *id_field != '\0' &&
-	    strcmp(id_field, "external_id") != 0 && strcmp(id_field, "id") != 0)
-		nnames = 3;
-	for (i = 0; i < nnames; i++) {
-		len = strlen(names[i]);
-		for (k = 0; k < n; k++)
-			if (m[k].len == len &&
-			    memcmp(m[k].k, names[i], len) == 0)
-				break;
-		if (k == n || e->tok[m[k].ktok + 1].type == T_NULL)
-			continue;
-		return keyval(e, &m[k], names[i], key, err);
-	}
-	if (nnames == 3)
-		return fail(err, "no key: record has no 'external_id', 'id' "
-		    "or '%s'", id_field);
-	return fail(err, "no key: record has no 'external_id' or 'id'");
+	f.e = e;
+	f.m = m;
+	f.n = n;
+	if (sm_key_pick(id_field, member, &f, key, NULL) == 0)
+		return 0;
+	return fail(err, "%s", sm_errmsg());
 }
 
 /* Whether member m is named in ignore (n names, of lengths len). */
@@ -936,8 +925,8 @@ hash_spans(const char *p, size_t len, const struct span *sp, size_t nsp,
  * What sm_json_parse() + sm_rec_key() + sm_rec_digest() give for the
  * record text (len bytes), without libjq (see sm.h).
  */
-int
-sm_rec_fast(const char *text, size_t len, const char *const *ignore,
+static int
+rec_fast(const char *text, size_t len, int checked, const char *const *ignore,
     size_t n, const char *id_field, struct sm_buf *data,
     char hash[SM_HASH_HEX], struct sm_buf *key, struct sm_json_err *err)
 {
@@ -959,7 +948,7 @@ sm_rec_fast(const char *text, size_t len, const char *const *ignore,
 		    "(%zu bytes)", len);
 		return sm_error(SM_EDATA, "%s", err->reason);
 	}
-	if ((rc = sm_json_check(text, len, err)) != 0)
+	if (!checked && (rc = sm_json_check(text, len, err)) != 0)
 		return rc;
 	ntok = tokenize(text, len, &nfloat, &esc);
 	if (scratch.tok[0].type != T_OBJ)
@@ -1031,6 +1020,24 @@ sm_rec_fast(const char *text, size_t len, const char *const *ignore,
 	else
 		hash_spans(data->data, data->len, sp, nsp, hash);
 	return 0;
+}
+
+int
+sm_rec_fast(const char *text, size_t len, const char *const *ignore,
+    size_t n, const char *id_field, struct sm_buf *data,
+    char hash[SM_HASH_HEX], struct sm_buf *key, struct sm_json_err *err)
+{
+	return rec_fast(text, len, 0, ignore, n, id_field, data, hash, key,
+	    err);
+}
+
+int
+sm_rec_fast_checked(const char *text, size_t len, const char *const *ignore,
+    size_t n, const char *id_field, struct sm_buf *data,
+    char hash[SM_HASH_HEX], struct sm_buf *key, struct sm_json_err *err)
+{
+	return rec_fast(text, len, 1, ignore, n, id_field, data, hash, key,
+	    err);
 }
 
 /* Frees the scratch memory of sm_rec_fast() in the calling thread. */

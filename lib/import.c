@@ -3,8 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "sm.h"
 
 /*
@@ -28,6 +26,9 @@
  *
  * On a target (-t) the same, and the row is a manual change whenever its
  * new hash differs from the hash sync last wrote (or it was never synced).
+ *
+ * sm_import_decide() is this table; the records come from the one record
+ * loop (records.c), of which import is the callbacks.
  */
 
 struct importer {
@@ -37,25 +38,38 @@ struct importer {
 	const struct sm_import_opts *o;
 	struct sm_import_stats *st;
 	struct sm_run *run;
-	struct sm_map *map;
-	char **ignore;
-	size_t nignore;
-	struct sm_buf key, data, msg;
-	const struct sm_rawrec *raw;
-	int raw_rejected;	/* this raw line went to --rejects already */
-	int emit_rc;		/* what record() returned to the map, if not 0 */
+	struct sm_buf msg;
+	uint64_t rejected_raw;	/* 1 + the raw record last sent to --rejects */
 	unsigned char *seen;	/* bitmap of property ids named by the input */
 	size_t nseen;		/* bits */
+	int64_t *gone;		/* --complete: the rows to delete */
+	size_t ngone, capgone;
+	int64_t live;
 };
 
-/* Lean row: what the decision needs, without the data. */
-struct row {
-	int64_t id;
-	char hash[SM_HASH_HEX];
-	char synced_hash[SM_HASH_HEX];
-	int deleted;
-	int64_t seq;
-};
+enum sm_import_op
+sm_import_decide(const struct sm_import_case *c)
+{
+	if (c->incoming == NULL)
+		return c->exists && !c->deleted && !c->seen ? SM_IMPORT_DELETE :
+		    SM_IMPORT_KEEP;
+	if (!c->exists)
+		return SM_IMPORT_CREATE;
+	if (c->seen && strcmp(c->hash, c->incoming) == 0)
+		return SM_IMPORT_AGAIN;
+	/*
+	 * Without its change row (not expected: an undo puts the row's
+	 * earlier number back), the safe reading is a plain change.
+	 */
+	if (c->seen && c->written && c->logged)
+		return c->before != NULL && strcmp(c->before,
+		    c->incoming) == 0 ? SM_IMPORT_UNDO : SM_IMPORT_REWRITE;
+	if (c->deleted)
+		return SM_IMPORT_REVIVE;
+	if (strcmp(c->hash, c->incoming) == 0)
+		return SM_IMPORT_UNCHANGED;
+	return c->seen ? SM_IMPORT_RECHANGE : SM_IMPORT_UPDATE;
+}
 
 static void
 seen_reserve(struct importer *im, size_t bits)
@@ -86,207 +100,123 @@ was_seen(const struct importer *im, int64_t id)
 }
 
 /*
- * Counts and reports a rejected record.  reason may be sm_errmsg(): it is
- * copied before sm_error() reuses that buffer.
+ * A rejected record: counted, reported (in the words of the command:
+ * a patch refused is --merge's), its raw text to --rejects once.
  */
 static int
-reject(struct importer *im, const char *reason)
+on_reject(const struct sm_reject *j, void *arg)
 {
-	char why[512];
+	struct importer *im = arg;
+	char why[600];
 
-	snprintf(why, sizeof(why), "%s", reason);
-	reason = why;
+	if (j->code == SM_REJECT_PATCH)
+		snprintf(why, sizeof(why), "--merge: %s", j->detail);
+	else
+		snprintf(why, sizeof(why), "%s", j->detail);
+	/* An over-long record or a map's failure is no record read. */
+	if (j->code != SM_REJECT_TOO_LONG && j->code != SM_REJECT_MAP)
+		im->st->records++;
 	im->st->rejected++;
-	im->o->reject(im->raw->file, im->raw->line, reason, im->o->arg);
-	if (im->o->rejects != NULL && !im->raw_rejected &&
-	    !im->raw->overlong && im->raw->len > 0) {
-		fwrite(im->raw->text, 1, im->raw->len, im->o->rejects);
+	im->o->reject(j->file, j->line, why, im->o->arg);
+	if (im->o->rejects != NULL && im->rejected_raw != j->rawno + 1 &&
+	    !j->overlong && j->len > 0) {
+		fwrite(j->text, 1, j->len, im->o->rejects);
 		fputc('\n', im->o->rejects);
 	}
-	im->raw_rejected = 1;
+	im->rejected_raw = j->rawno + 1;
 	if (im->o->strict)
 		return sm_error(SM_EDATA, "%s:%zu: %s (--strict: nothing "
-		    "written)", im->raw->file, im->raw->line, reason);
+		    "written)", j->file, j->line, why);
 	return 0;
 }
 
+/* Writes the record into row p (new when id 0) under change number seq. */
 static int
-find_row(struct importer *im, struct row *r)
+write_row(struct importer *im, struct sm_prop *p, const struct sm_record *rec,
+    int64_t seq)
 {
-	sqlite3_stmt *stmt;
-	const unsigned char *s;
-	int rc;
+	struct sm_prop_version v;
 
-	if (im->e->side == SM_SOURCE)
-		stmt = sm_db_stmt(im->db, "SELECT id, hash, deleted_at IS NOT "
-		    "NULL, seq, NULL FROM source_properties "
-		    "WHERE source_id = ? AND external_id = ?");
-	else
-		stmt = sm_db_stmt(im->db, "SELECT id, hash, deleted_at IS NOT "
-		    "NULL, seq, synced_hash FROM target_properties "
-		    "WHERE target_id = ? AND external_id = ?");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, im->e->id);
-	sqlite3_bind_text(stmt, 2, im->key.data, (int)im->key.len,
-	    SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		r->id = sqlite3_column_int64(stmt, 0);
-		snprintf(r->hash, sizeof(r->hash), "%s",
-		    (const char *)sqlite3_column_text(stmt, 1));
-		r->deleted = sqlite3_column_int(stmt, 2);
-		r->seq = sqlite3_column_int64(stmt, 3);
-		s = sqlite3_column_text(stmt, 4);
-		snprintf(r->synced_hash, sizeof(r->synced_hash), "%s",
-		    s != NULL ? (const char *)s : "");
-		rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		r->id = 0;
-		rc = 0;
-	} else
-		rc = sm_db_error(im->db, rc, "cannot read a property");
-	sqlite3_reset(stmt);
-	return rc;
-}
-
-/*
- * Writes data and hash of the current record into row r (new when id 0)
- * under change number seq.
- */
-static int
-write_row(struct importer *im, struct row *r, const char *hash, int64_t seq)
-{
-	sqlite3_stmt *stmt;
-	int64_t now = im->run->started_at;
-	int manual, rc;
-
-	manual = r->synced_hash[0] == '\0' || strcmp(hash, r->synced_hash) != 0;
-	if (r->id == 0 && im->e->side == SM_SOURCE)
-		stmt = sm_db_stmt(im->db, "INSERT INTO source_properties "
-		    "(source_id, external_id, data, hash, seq, created_at, "
-		    "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
-	else if (r->id == 0)
-		stmt = sm_db_stmt(im->db, "INSERT INTO target_properties "
-		    "(target_id, external_id, data, hash, seq, created_at, "
-		    "updated_at, has_manual_changes) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)");
-	else if (im->e->side == SM_SOURCE)
-		stmt = sm_db_stmt(im->db, "UPDATE source_properties SET "
-		    "data = ?3, hash = ?4, seq = ?5, updated_at = ?6, "
-		    "deleted_at = NULL WHERE id = ?8");
-	else
-		stmt = sm_db_stmt(im->db, "UPDATE target_properties SET "
-		    "data = ?3, hash = ?4, seq = ?5, updated_at = ?6, "
-		    "deleted_at = NULL, has_manual_changes = ?7, "
-		    "warning = iif(?7, warning, NULL) WHERE id = ?8");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, im->e->id);
-	sqlite3_bind_text(stmt, 2, im->key.data, (int)im->key.len,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, im->data.data, (int)im->data.len,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 4, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, seq);
-	sqlite3_bind_int64(stmt, 6, now);
-	if (im->e->side == SM_TARGET)
-		sqlite3_bind_int(stmt, 7, manual);
-	if (r->id != 0)
-		sqlite3_bind_int64(stmt, 8, r->id);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return sm_db_error(im->db, rc, "cannot write a property");
-	if (r->id == 0)
-		r->id = sqlite3_last_insert_rowid(sm_db_handle(im->db));
-	return 0;
+	v.key = rec->key;
+	v.keylen = rec->keylen;
+	v.data = rec->data;
+	v.len = rec->len;
+	v.hash = rec->hash;
+	v.seq = seq;
+	v.at = im->run->started_at;
+	v.manual = p->synced_hash[0] == '\0' ||
+	    strcmp(rec->hash, p->synced_hash) != 0;
+	return sm_prop_write_version(im->db, p, &v);
 }
 
 static int
-log_change(struct importer *im, int64_t id, int64_t seq, int64_t prev_seq,
-    const char *op, const char *hash, const char *prev_hash)
+log_change(struct importer *im, const struct sm_record *rec, int64_t id,
+    int64_t seq, int64_t prev_seq, const char *op, const char *prev_hash)
 {
 	struct sm_prop p;
-	int rc;
 
 	sm_prop_init(&p, im->e->side, im->e->id);
 	p.id = id;
 	p.seq = seq;
 	p.prev_seq = prev_seq;
-	p.external_id = im->key.data;
-	snprintf(p.hash, sizeof(p.hash), "%s", hash != NULL ? hash : "");
-	rc = sm_change_log(im->run, &p, op, prev_hash, NULL);
-	return rc;
+	p.external_id = (char *)rec->key;
+	snprintf(p.hash, sizeof(p.hash), "%s", rec->hash);
+	return sm_change_log(im->run, &p, op, prev_hash, NULL);
 }
 
-/* The name of the member that gave rec its key (as sm_rec_key picks it). */
-static const char *
-key_field(jv rec, const char *id_field)
-{
-	const char *names[2] = { "external_id", "id" };
-	jv v;
-	int i, present;
-
-	for (i = 0; i < 2; i++) {
-		v = jv_object_get(jv_copy(rec), jv_string(names[i]));
-		present = jv_get_kind(v) != JV_KIND_INVALID &&
-		    jv_get_kind(v) != JV_KIND_NULL;
-		jv_free(v);
-		if (present)
-			return names[i];
-	}
-	return id_field;
-}
-
-/* Turns a --merge record into the merged data of its stored row. */
+/*
+ * The patch of --merge: the record becomes the merged data of its
+ * stored row.  Returns 0, 1 refused (why), or an error.
+ */
 static int
-merge(struct importer *im, jv *rec)
+merge(jv *rec, const char *keytext, size_t keylen, struct sm_buf *why,
+    void *arg)
 {
+	struct importer *im = arg;
 	struct sm_prop p;
 	struct sm_json_err jerr;
 	struct sm_buf key;
-	const char *field;
+	const char *field, *pfield;
 	jv old, patch;
 	int rc;
 
 	sm_prop_init(&p, im->e->side, im->e->id);
-	rc = sm_prop_get(im->db, &p, im->key.data, im->key.len);
+	rc = sm_prop_get(im->db, &p, keytext, keylen);
 	if (rc < 0)
 		return rc;
 	if (rc == 0 || p.deleted_at >= 0) {
 		sm_prop_free(&p);
-		sm_buf_reset(&im->msg);
-		sm_buf_addf(&im->msg, "--merge: no property '%s' on target "
-		    "'%s' to patch", im->key.data, im->e->name);
+		sm_buf_addf(why, "no property '%s' on target '%s' to patch",
+		    keytext, im->e->name);
 		return 1;
 	}
 	if (sm_json_parse(p.data, strlen(p.data), &old, &jerr) != 0) {
 		sm_prop_free(&p);
 		return sm_error(SM_EDATA, "stored property '%s' does not "
 		    "parse (%s): the tenant file is damaged (sm-tenant check)",
-		    im->key.data, jerr.reason);
+		    keytext, jerr.reason);
 	}
 	sm_prop_free(&p);
+	sm_buf_init(&key);
 	/* The field that names the record picks the row; it is not data. */
-	patch = jv_object_delete(*rec, jv_string(key_field(*rec,
-	    im->e->id_field)));
-	field = key_field(old, im->e->id_field);
+	(void)sm_rec_key_field(*rec, im->e->id_field, &key, &pfield);
+	patch = jv_object_delete(*rec, jv_string(pfield != NULL ? pfield :
+	    im->e->id_field));
+	(void)sm_rec_key_field(old, im->e->id_field, &key, &field);
+	if (field == NULL)
+		field = im->e->id_field;
 	*rec = sm_merge_patch(old, patch);
 	/* The row keeps its key: a patch may repeat it, never change it. */
-	sm_buf_init(&key);
 	if (sm_rec_key(*rec, im->e->id_field, &key) != 0 ||
-	    strcmp(key.data, im->key.data) != 0) {
-		sm_buf_reset(&im->msg);
+	    strcmp(key.data, keytext) != 0) {
 		if (key.len == 0)
-			sm_buf_addf(&im->msg, "--merge: the patch removes "
-			    "the key of property '%s' (its '%s')",
-			    im->key.data, field != NULL ? field : "id");
+			sm_buf_addf(why, "the patch removes the key of "
+			    "property '%s' (its '%s')", keytext,
+			    field != NULL ? field : "id");
 		else
-			sm_buf_addf(&im->msg, "--merge: the patch changes "
-			    "the key of property '%s' (its '%s') to '%s'",
-			    im->key.data, field != NULL ? field : "id",
-			    key.data);
+			sm_buf_addf(why, "the patch changes the key of "
+			    "property '%s' (its '%s') to '%s'", keytext,
+			    field != NULL ? field : "id", key.data);
 		sm_buf_free(&key);
 		return 1;
 	}
@@ -294,294 +224,99 @@ merge(struct importer *im, jv *rec)
 	return 0;
 }
 
-/*
- * A duplicate key whose row this run wrote already: the later record
- * replaces that write (see the table above).  Returns 0, an error, or 1
- * when the caller is to treat the record as a first change of the row.
- */
+/* One record: decided against its stored row and written. */
 static int
-rewrite(struct importer *im, struct row *r, const char *hash)
+on_record(const struct sm_record *rec, void *arg)
 {
-	sqlite3_stmt *stmt;
-	int64_t prev_seq = 0;
-	int rc, undo;
+	struct importer *im = arg;
+	struct sm_import_case c;
+	struct sm_prop r;
+	char before[SM_HASH_HEX];
+	int64_t seq, prev_seq = 0;
+	enum sm_import_op op;
+	int rc, update;
 
-	if (strcmp(r->hash, hash) == 0)
-		return 0;
-	if ((stmt = sm_db_stmt(im->db, "SELECT prev_hash IS NOT NULL AND "
-	    "prev_hash = ?2, prev_seq FROM changes WHERE seq = ?1")) == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, r->seq);
-	sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	undo = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0);
-	if (rc == SQLITE_ROW)
-		prev_seq = sqlite3_column_int64(stmt, 1);
-	sqlite3_reset(stmt);
-	/*
-	 * No change row under a number of this run: not expected, since an
-	 * undo also puts the row's earlier number back, but the safe
-	 * reading is that this record is a plain change.
-	 */
-	if (rc == SQLITE_DONE)
-		return 1;
-	if (rc != SQLITE_ROW)
-		return sm_db_error(im->db, rc, "cannot read the change log");
-	/*
-	 * Undone, the row takes back the number of its change before the
-	 * run: sync finds a row by the change row its seq names.
-	 */
-	if ((rc = write_row(im, r, hash, undo ? prev_seq : r->seq)) != 0)
+	im->st->records++;
+	sm_prop_init(&r, im->e->side, im->e->id);
+	if ((rc = sm_prop_head(im->db, &r, rec->key, rec->keylen)) < 0)
 		return rc;
-	if (!undo) {
-		stmt = sm_db_stmt(im->db, "UPDATE changes SET hash = ?2 "
-		    "WHERE seq = ?1");
-		if (stmt == NULL)
-			return SM_EINTERNAL;
-		sqlite3_bind_int64(stmt, 1, r->seq);
-		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
-		rc = sqlite3_step(stmt);
-		sqlite3_reset(stmt);
-		return rc == SQLITE_DONE ? 0 :
-		    sm_db_error(im->db, rc, "cannot log a change");
+	memset(&c, 0, sizeof(c));
+	c.exists = r.id != 0;
+	c.deleted = r.deleted_at >= 0;
+	c.hash = r.hash;
+	c.incoming = rec->hash;
+	c.seen = r.id != 0 && was_seen(im, r.id);
+	c.written = c.seen && r.seq >= im->run->first_seq;
+	if (c.written) {
+		if ((rc = sm_change_get(im->db, r.seq, before,
+		    &prev_seq)) < 0)
+			return rc;
+		c.logged = rc;
+		c.before = before[0] != '\0' ? before : NULL;
 	}
-	/* Back to the version stored before the run: no change after all. */
-	stmt = sm_db_stmt(im->db, "DELETE FROM changes WHERE seq = ?1");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, r->seq);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return sm_db_error(im->db, rc, "cannot log a change");
-	/* By external_id, which the snapshot indexes lead with. */
-	stmt = sm_db_stmt(im->db, im->e->side == SM_SOURCE ?
-	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
-	    "AND source_id = ?3 AND external_id = ?4" :
-	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
-	    "AND target_id = ?3 AND external_id = ?4");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, im->run->id);
-	sqlite3_bind_int64(stmt, 2, r->id);
-	sqlite3_bind_int64(stmt, 3, im->e->id);
-	sqlite3_bind_text(stmt, 4, im->key.data, (int)im->key.len,
-	    SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return sm_db_error(im->db, rc, "cannot take a snapshot");
-	im->st->updated--;
-	im->st->unchanged++;
-	return 0;
-}
-
-/*
- * One record whose key, canonical form (im->key, im->data) and hash are
- * known: decide and write (see the table above).
- */
-static int
-store(struct importer *im, const char *hash)
-{
-	struct row r;
-	int64_t seq, prev_seq;
-	int rc, update, dup;
-
-	memset(&r, 0, sizeof(r));
-	if ((rc = find_row(im, &r)) < 0)
-		return rc;
-	if ((dup = r.id != 0 && was_seen(im, r.id))) {
+	if (c.seen) {
 		im->st->duplicates++;
 		sm_buf_reset(&im->msg);
 		sm_buf_addf(&im->msg, "%s:%zu: duplicate key '%s': the later "
-		    "record wins", im->raw->file, im->raw->line, im->key.data);
+		    "record wins", rec->file, rec->line, rec->key);
 		im->o->warn(im->msg.data, im->o->arg);
-		if (r.seq >= im->run->first_seq &&
-		    (rc = rewrite(im, &r, hash)) != 1)
-			return rc;
 	}
-	if (r.id != 0 && !r.deleted && strcmp(r.hash, hash) == 0) {
-		if (!dup)
-			im->st->unchanged++;
+	switch ((op = sm_import_decide(&c))) {
+	case SM_IMPORT_AGAIN:
+		return 0;
+	case SM_IMPORT_UNCHANGED:
+		im->st->unchanged++;
 		mark_seen(im, r.id);
 		return 0;
-	}
-	/* A duplicate not written yet was counted unchanged: now it is not. */
-	if (dup)
+	case SM_IMPORT_REWRITE:
+		if ((rc = write_row(im, &r, rec, r.seq)) != 0)
+			return rc;
+		return sm_change_set_hash(im->db, r.seq, rec->hash);
+	case SM_IMPORT_UNDO:
+		/*
+		 * Back to the version stored before the run: no change after
+		 * all.  The row takes back the number of its change before
+		 * the run: sync finds a row by the change row its seq names.
+		 */
+		if ((rc = write_row(im, &r, rec, prev_seq)) != 0 ||
+		    (rc = sm_change_drop(im->db, r.seq)) != 0 ||
+		    (rc = sm_snap_drop_run(im->run, &r, rec->key,
+		    rec->keylen)) != 0)
+			return rc;
+		im->st->updated--;
+		im->st->unchanged++;
+		return 0;
+	case SM_IMPORT_RECHANGE:
+		/* Counted unchanged when first named: now it is not. */
 		im->st->unchanged--;
-	update = r.id != 0 && !r.deleted;
+		break;
+	default:
+		break;
+	}
+	update = op == SM_IMPORT_UPDATE || op == SM_IMPORT_RECHANGE;
 	if (r.id != 0 && (rc = sm_snap_take(im->run, im->e->side, r.id,
 	    "update", NULL, NULL)) != 0)
 		return rc;
 	prev_seq = r.id != 0 ? r.seq : 0;
 	seq = im->run->next_seq++;
-	if ((rc = write_row(im, &r, hash, seq)) != 0)
+	if ((rc = write_row(im, &r, rec, seq)) != 0)
 		return rc;
 	mark_seen(im, r.id);
 	if (update)
 		im->st->updated++;
 	else
 		im->st->created++;
-	return log_change(im, r.id, seq, prev_seq, update ? "update" : "create",
-	    hash, update ? r.hash : NULL);
+	return log_change(im, rec, r.id, seq, prev_seq, update ? "update" :
+	    "create", update ? r.hash : NULL);
 }
 
-/* One record, after the map: its key, form and hash, then store(). */
-static int
-record(jv rec, void *arg)
-{
-	struct importer *im = arg;
-	char hash[SM_HASH_HEX];
-	int rc;
-
-	im->st->records++;
-	if (sm_rec_key(rec, im->e->id_field, &im->key) != 0) {
-		jv_free(rec);
-		return reject(im, sm_errmsg());
-	}
-	if (im->o->merge && (rc = merge(im, &rec)) != 0) {
-		jv_free(rec);
-		return rc < 0 ? rc : reject(im, im->msg.data);
-	}
-	rc = sm_rec_digest(rec, (const char *const *)im->ignore, im->nignore,
-	    &im->data, hash);
-	jv_free(rec);
-	if (rc != 0)
-		return reject(im, sm_errmsg());
-	return store(im, hash);
-}
-
-/*
- * record() as the map's callback: its failure (--strict, a database
- * error) must not be taken for a runtime error of the program.
- */
-static int
-emit(jv rec, void *arg)
-{
-	struct importer *im = arg;
-
-	return im->emit_rc = record(rec, arg);
-}
-
-static int mapped(struct importer *);
-
-/*
- * One raw input record: parse, map, and hand each result to record().
- * Without a map or --merge, sm_rec_fast() does what parse and record()
- * would, with the same outcome and messages, and store() the rest.
- */
-static int
-raw_record(struct importer *im, const struct sm_rawrec *raw)
-{
-	struct sm_json_err jerr;
-	char reason[256], hash[SM_HASH_HEX];
-	jv rec;
-	int rc;
-
-	im->raw = raw;
-	im->raw_rejected = 0;
-	if (raw->error != NULL) {
-		im->st->records++;
-		return reject(im, raw->error);
-	}
-	if (raw->overlong) {
-		snprintf(reason, sizeof(reason), "record longer than "
-		    "max_record_bytes (%zu)", im->cfg->max_record_bytes);
-		return reject(im, reason);
-	}
-	if (im->map == NULL && !im->o->merge) {
-		im->st->records++;
-		if (sm_rec_fast(raw->text, raw->len,
-		    (const char *const *)im->ignore, im->nignore,
-		    im->e->id_field, &im->data, hash, &im->key, &jerr) != 0)
-			return reject(im, sm_errmsg());
-		return store(im, hash);
-	}
-	if (sm_json_parse(raw->text, raw->len, &rec, &jerr) != 0) {
-		im->st->records++;
-		return reject(im, jerr.reason);
-	}
-	if (im->map == NULL)
-		return record(rec, im);
-	if ((rc = sm_map_submit(im->map, rec)) != 0)
-		return rc;
-	return mapped(im);
-}
-
-/*
- * The outcome of the oldest record given to the map: its outputs to
- * record(), or its reject.
- */
-static int
-mapped(struct importer *im)
-{
-	char reason[256];
-	int rc;
-
-	im->emit_rc = 0;
-	rc = sm_map_collect(im->map, emit, im);
-	if (rc == SM_EDATA && im->emit_rc == 0) {
-		snprintf(reason, sizeof(reason), "map: %s", sm_errmsg());
-		return reject(im, reason);
-	}
-	return rc;
-}
-
-/*
- * Records on their way through the map: a copy of each raw record (the
- * reader reuses its buffer) and whether it was given to the map, so that
- * many cross to the map's process at once and come back in order.
- */
-struct ahead {
-	struct sm_rawrec raw;
-	char *text;
-	char *error;
-	int submitted;
-};
-
-#define AHEAD_MAX	256		/* records */
-#define AHEAD_BYTES	(1 << 20)	/* of their text */
-
-/* The oldest record ahead: its outcome, then it is dropped. */
-static int
-ahead_finish(struct importer *im, struct ahead *a)
-{
-	int rc;
-
-	if (a->submitted) {
-		im->raw = &a->raw;
-		im->raw_rejected = 0;
-		rc = mapped(im);
-	} else
-		rc = raw_record(im, &a->raw);
-	free(a->text);
-	free(a->error);
-	return rc;
-}
-
-/*
- * Takes raw into the records ahead: parsed and given to the map when it
- * would be, else kept for raw_record() to reject in its turn.
- */
 static void
-ahead_add(struct importer *im, struct ahead *a, const struct sm_rawrec *raw)
+on_progress(uint64_t bytes, int64_t total, void *arg)
 {
-	struct sm_json_err jerr;
-	jv rec;
+	struct importer *im = arg;
 
-	a->raw = *raw;
-	a->text = sm_xstrndup(raw->text, raw->len);
-	a->raw.text = a->text;
-	a->error = raw->error != NULL ? sm_xstrdup(raw->error) : NULL;
-	a->raw.error = a->error;
-	a->submitted = 0;
-	if (raw->error != NULL || raw->overlong || (!im->o->merge &&
-	    im->map == NULL))
-		return;
-	if (sm_json_parse(raw->text, raw->len, &rec, &jerr) != 0)
-		return;
-	sm_map_submit(im->map, rec);
-	a->submitted = 1;
+	if (im->o->progress != NULL && im->st->records % 4096 == 0)
+		im->o->progress(bytes, total, im->st->records, im->o->arg);
 }
 
 int
@@ -590,13 +325,32 @@ sm_delete_guard(uint64_t n, uint64_t live, double ratio)
 	return n > 0 && (double)n > ratio * (double)live;
 }
 
+/* --complete: a live row, gone when the input did not name it. */
+static int
+complete_row(int64_t id, void *arg)
+{
+	struct importer *im = arg;
+	struct sm_import_case c;
+
+	im->live++;
+	memset(&c, 0, sizeof(c));
+	c.exists = 1;
+	c.seen = was_seen(im, id);
+	if (sm_import_decide(&c) != SM_IMPORT_DELETE)
+		return 0;
+	if (im->ngone == im->capgone)
+		im->gone = sm_xrealloc(im->gone, (im->capgone = im->capgone ?
+		    2 * im->capgone : 64) * sizeof(*im->gone));
+	im->gone[im->ngone++] = id;
+	return 0;
+}
+
 /* --complete: every live row the input did not name is deleted. */
 static int
 complete(struct importer *im)
 {
-	sqlite3_stmt *stmt;
-	int64_t *gone = NULL, live = 0;
-	size_t ngone = 0, cap = 0, i;
+	int64_t live;
+	size_t i;
 	struct sm_prop p;
 	int rc;
 
@@ -609,51 +363,28 @@ complete(struct importer *im)
 		im->o->warn(im->msg.data, im->o->arg);
 		return 0;
 	}
-	stmt = sm_db_stmt(im->db, im->e->side == SM_SOURCE ?
-	    "SELECT id FROM source_properties WHERE source_id = ? "
-	    "AND deleted_at IS NULL" :
-	    "SELECT id FROM target_properties WHERE target_id = ? "
-	    "AND deleted_at IS NULL");
-	if (stmt == NULL)
-		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, im->e->id);
 	/* Collected first: tombstoning moves rows in the index scanned. */
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(stmt, 0);
-
-		live++;
-		if (was_seen(im, id))
-			continue;
-		if (ngone == cap)
-			gone = sm_xrealloc(gone, (cap = cap ? 2 * cap : 64) *
-			    sizeof(*gone));
-		gone[ngone++] = id;
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		free(gone);
-		return sm_db_error(im->db, rc, "cannot read properties");
-	}
+	if ((rc = sm_prop_live_ids(im->db, im->e->side, im->e->id,
+	    complete_row, im)) != 0)
+		return rc;
 	/*
 	 * The ratio is of the properties the source had before this run:
 	 * a scrape whose keys all changed must not pass the guard by
 	 * counting the rows it just created.
 	 */
-	live -= (int64_t)im->st->created;
-	if (!im->o->allow_mass_delete && sm_delete_guard(ngone,
-	    (uint64_t)live, im->cfg->import_max_delete_ratio)) {
-		free(gone);
+	live = im->live - (int64_t)im->st->created;
+	if (!im->o->allow_mass_delete && sm_delete_guard(im->ngone,
+	    (uint64_t)live, im->cfg->import_max_delete_ratio))
 		return sm_error(SM_EDATA, "--complete would delete %zu of %lld "
 		    "properties of '%s', more than max_delete_ratio %g allows: "
 		    "nothing written (use --allow-mass-delete if this is "
-		    "right)", ngone, (long long)live, im->e->name,
+		    "right)", im->ngone, (long long)live, im->e->name,
 		    im->cfg->import_max_delete_ratio);
-	}
 	sm_prop_init(&p, im->e->side, im->e->id);
-	for (i = 0, rc = 0; i < ngone && rc == 0; i++) {
+	for (i = 0, rc = 0; i < im->ngone && rc == 0; i++) {
 		char prev[SM_HASH_HEX];
 
-		if ((rc = sm_prop_get_id(im->db, &p, gone[i])) < 0)
+		if ((rc = sm_prop_get_id(im->db, &p, im->gone[i])) < 0)
 			break;
 		if ((rc = sm_snap_take(im->run, p.side, p.id, "delete", NULL,
 		    NULL)) != 0)
@@ -671,7 +402,6 @@ complete(struct importer *im)
 		im->st->deleted++;
 	}
 	sm_prop_free(&p);
-	free(gone);
 	return rc;
 }
 
@@ -687,81 +417,16 @@ sm_import_stats_json(const struct sm_import_stats *st, struct sm_buf *b)
 	sm_buf_addc(b, '}');	/* an object, not a line */
 }
 
+/* sm_import() over the input of spec (its files or buffer set). */
 static int
-run_input(struct importer *im, char *const *files, size_t nfiles)
-{
-	struct sm_input *in;
-	struct sm_rawrec raw;
-	struct ahead *ahead = NULL;
-	size_t head = 0, n = 0, bytes_ahead = 0, i;
-	uint64_t bytes;
-	int64_t total;
-	int rc, done = 0;
-
-	if ((rc = sm_input_open(&in, files, nfiles,
-	    im->cfg->max_record_bytes, im->o->rejects)) != 0)
-		return rc;
-	if (im->map != NULL)
-		ahead = sm_xcalloc(AHEAD_MAX, sizeof(*ahead));
-	for (;;) {
-		if (!done && (rc = sm_input_next(in, &raw)) == 0)
-			done = 1;
-		if (sm_interrupted()) {
-			rc = sm_error(SM_EINTR, "interrupted: nothing was "
-			    "written");
-			break;
-		}
-		if (!done && rc < 0)
-			break;
-		if (ahead == NULL) {
-			if (done)
-				break;
-			if ((rc = raw_record(im, &raw)) != 0)
-				break;
-		} else {
-			/* Through the map, AHEAD_MAX records at a time. */
-			if (!done) {
-				ahead_add(im, &ahead[(head + n) % AHEAD_MAX],
-				    &raw);
-				bytes_ahead += raw.len;
-				n++;
-			}
-			rc = 0;
-			while (n > 0 && (done || n == AHEAD_MAX ||
-			    bytes_ahead >= AHEAD_BYTES)) {
-				bytes_ahead -= ahead[head].raw.len;
-				rc = ahead_finish(im, &ahead[head]);
-				head = (head + 1) % AHEAD_MAX;
-				n--;
-				if (rc != 0)
-					break;
-			}
-			if (rc != 0 || (done && n == 0))
-				break;
-		}
-		if (im->o->progress != NULL && im->st->records % 4096 == 0) {
-			sm_input_progress(in, &bytes, &total);
-			im->o->progress(bytes, total, im->st->records,
-			    im->o->arg);
-		}
-	}
-	for (i = 0; i < n; i++) {
-		free(ahead[(head + i) % AHEAD_MAX].text);
-		free(ahead[(head + i) % AHEAD_MAX].error);
-	}
-	free(ahead);
-	sm_input_close(in);
-	return rc;
-}
-
-int
-sm_import(struct sm_db *db, const struct sm_config *cfg,
-    const struct sm_endpoint *e, char *const *files, size_t nfiles,
+import(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, struct sm_records_spec *spec,
     const struct sm_import_opts *o, struct sm_import_stats *st,
     struct sm_run *run)
 {
 	struct importer im;
-	sqlite3_stmt *stmt;
+	struct sm_records *loop = NULL;
+	int64_t max;
 	int rc, began = 0;
 
 	memset(&im, 0, sizeof(im));
@@ -772,17 +437,18 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	im.o = o;
 	im.st = st;
 	im.run = run;
-	sm_buf_init(&im.key);
-	sm_buf_init(&im.data);
 	sm_buf_init(&im.msg);
-	im.ignore = sm_ignore_list(cfg, e->side == SM_SOURCE ? e : NULL,
-	    &im.nignore);
 	memset(run, 0, sizeof(*run));
-	if (e->side == SM_SOURCE && e->map != NULL &&
-	    (rc = sm_map_new(&im.map, e->map)) != 0)
+	spec->cfg = cfg;
+	spec->e = e;
+	spec->spill = o->rejects;
+	spec->record = on_record;
+	spec->reject = on_reject;
+	spec->patch = o->merge ? merge : NULL;
+	spec->progress = on_progress;
+	spec->arg = &im;
+	if ((rc = sm_records_open(&loop, spec)) != 0)
 		goto out;
-	if (im.map != NULL)
-		sm_map_budget(im.map, cfg->map_timeout_ms, cfg->map_max_bytes);
 	if ((rc = sm_db_cache(db, SM_CACHE_KEYS_MIB)) != 0 ||
 	    (rc = sm_db_begin(db)) != 0)
 		goto out;
@@ -792,17 +458,10 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	    e->side == SM_TARGET ? e : NULL)) != 0)
 		goto out;
 	/* Sized once from the largest id, grown as rows are created. */
-	stmt = sm_db_stmt(db, e->side == SM_SOURCE ?
-	    "SELECT coalesce(max(id), 0) FROM source_properties" :
-	    "SELECT coalesce(max(id), 0) FROM target_properties");
-	if (stmt == NULL) {
-		rc = SM_EINTERNAL;
+	if ((rc = sm_prop_max_id(db, e->side, &max)) != 0)
 		goto out;
-	}
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		seen_reserve(&im, (size_t)sqlite3_column_int64(stmt, 0) + 64);
-	sqlite3_reset(stmt);
-	if ((rc = run_input(&im, files, nfiles)) != 0)
+	seen_reserve(&im, (size_t)max + 64);
+	if ((rc = sm_records_each(loop)) != 0)
 		goto out;
 	if (o->complete && (rc = complete(&im)) != 0)
 		goto out;
@@ -812,12 +471,38 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 out:
 	if (began)
 		rc = sm_run_end(db, run, rc, o->dry_run, o->done, o->arg);
-	sm_map_free(im.map);
-	sm_rec_fast_free();
-	sm_strv_free(im.ignore);
+	sm_records_close(loop);
 	free(im.seen);
-	sm_buf_free(&im.key);
-	sm_buf_free(&im.data);
+	free(im.gone);
 	sm_buf_free(&im.msg);
 	return rc;
+}
+
+int
+sm_import(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, char *const *files, size_t nfiles,
+    const struct sm_import_opts *o, struct sm_import_stats *st,
+    struct sm_run *run)
+{
+	struct sm_records_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.files = files;
+	spec.nfiles = nfiles;
+	return import(db, cfg, e, &spec, o, st, run);
+}
+
+int
+sm_import_buf(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, const char *name, const char *buf,
+    size_t len, const struct sm_import_opts *o, struct sm_import_stats *st,
+    struct sm_run *run)
+{
+	struct sm_records_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.buf = buf != NULL ? buf : "";
+	spec.len = len;
+	spec.name = name;
+	return import(db, cfg, e, &spec, o, st, run);
 }

@@ -55,6 +55,7 @@ struct infile {
 	int isstdin;
 	int isreg;
 	uint64_t size;		/* when isreg */
+	const char *mem;	/* a buffer in memory, when not NULL */
 };
 
 struct sm_input {
@@ -150,6 +151,19 @@ fail:
 	return rc;
 }
 
+/* What the two ways of opening share. */
+static void
+input_setup(struct sm_input *in, size_t max, FILE *spill)
+{
+	if (max == 0)
+		max = DEFAULT_MAX;
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2;
+	in->max = max;
+	in->spill = spill;
+	in->rbuf = sm_xmalloc(RBUF_SIZE);
+}
+
 /*
  * Opens the input over files (see sm.h).  Every operand is opened here
  * so that a missing one fails before any record is read; the first
@@ -197,15 +211,32 @@ sm_input_open(struct sm_input **inp, char *const *files, size_t nfiles,
 			f->fd = -1;
 		}
 	}
-	if (max == 0)
-		max = DEFAULT_MAX;
-	if (max > SIZE_MAX / 2)
-		max = SIZE_MAX / 2;
-	in->max = max;
-	in->spill = spill;
-	in->rbuf = sm_xmalloc(RBUF_SIZE);
+	input_setup(in, max, spill);
 	*inp = in;
 	return 0;
+}
+
+/*
+ * Opens the input over a buffer in memory (an HTTP body), read as a file
+ * named name would be.  buf must stay as it is until sm_input_close().
+ */
+void
+sm_input_open_mem(struct sm_input **inp, const char *name, const char *buf,
+    size_t len, size_t max, FILE *spill)
+{
+	struct sm_input *in;
+
+	in = sm_xcalloc(1, sizeof(*in));
+	in->nfiles = 1;
+	in->files = sm_xcalloc(1, sizeof(*in->files));
+	in->files[0].name = sm_xstrdup(name);
+	in->files[0].fd = -1;
+	in->files[0].mem = buf != NULL ? buf : "";
+	in->files[0].isreg = 1;
+	in->files[0].size = len;
+	in->total = (int64_t)len;
+	input_setup(in, max, spill);
+	*inp = in;
 }
 
 /* Starts reading files[cur]: opens it again if needed, resets the state. */
@@ -215,7 +246,7 @@ file_begin(struct sm_input *in)
 	struct infile *f = &in->files[in->cur];
 	int rc;
 
-	if (f->fd == -1 && (rc = open_file(f)) != 0)
+	if (f->mem == NULL && f->fd == -1 && (rc = open_file(f)) != 0)
 		return rc;
 	in->active = 1;
 	in->eof = 0;
@@ -270,6 +301,20 @@ fill(struct sm_input *in)
 		in->rpos = in->rend = 0;
 	if (in->eof || in->rend == RBUF_SIZE)
 		return 0;
+	if (f->mem != NULL) {
+		n = (ssize_t)(f->size - in->fread);
+		if ((size_t)n > RBUF_SIZE - in->rend)
+			n = (ssize_t)(RBUF_SIZE - in->rend);
+		if (n == 0) {
+			in->eof = 1;
+			return 0;
+		}
+		memcpy(in->rbuf + in->rend, f->mem + in->fread, (size_t)n);
+		in->rend += (size_t)n;
+		in->nread += (uint64_t)n;
+		in->fread += (uint64_t)n;
+		return 1;
+	}
 	for (;;) {
 		n = read(f->fd, in->rbuf + in->rend, RBUF_SIZE - in->rend);
 		if (n > 0) {
@@ -389,10 +434,14 @@ emit(struct sm_input *in, struct sm_rawrec *rec, const char *text,
 {
 	rec->text = text;
 	rec->len = len;
+	/* Where it began: in the read buffer, or kept from value_begin. */
+	rec->offset = in->rec != NULL && text == in->rec ? in->recoff :
+	    offset_of(in, (size_t)(text - in->rbuf));
 	rec->file = in->files[in->cur].name;
 	rec->line = line;
 	rec->overlong = overlong;
 	rec->error = NULL;
+	rec->valid = 0;
 	return 1;
 }
 
@@ -459,6 +508,7 @@ rest_of_line(struct sm_input *in, struct sm_rawrec *rec)
 	size_t n, line = in->line;
 	int rc;
 
+	in->recoff = offset_of(in, in->rpos);
 	for (;;) {
 		p = in->rbuf + in->rpos;
 		n = in->rend - in->rpos;
@@ -845,6 +895,64 @@ scan_value(struct sm_input *in, struct sm_rawrec *rec)
 }
 
 /*
+ * The common case of NDJSON: a line that starts with '{' at rbuf[rpos],
+ * lies whole in the read buffer and is one JSON text (sm_json_check(),
+ * which the record would have to pass next anyway).  Such a line is the
+ * record the scan below would find, to the byte, so it is returned as it
+ * is (valid set: nobody needs to check it again) at the cost of a memchr
+ * and the check.  Returns 1 with rec filled, else 0 and nothing moved:
+ * the scan takes the line (a line that is not obviously one record:
+ * open at its end, two values, a broken string, an over-long record).
+ */
+static int
+whole_line(struct sm_input *in, struct sm_rawrec *rec)
+{
+	const char *p = in->rbuf + in->rpos, *nl;
+	size_t n = in->rend - in->rpos, next, from;
+	struct sm_json_err err;
+	int rc;
+
+	/*
+	 * A line cut by the end of the buffer is moved to its start and
+	 * read on, so that only a line longer than the buffer is scanned.
+	 */
+	if ((nl = memchr(p, '\n', n)) == NULL && !in->eof &&
+	    n < RBUF_SIZE) {
+		memmove(in->rbuf, p, n);
+		in->rpos = 0;
+		in->rend = n;
+		p = in->rbuf;
+		while (nl == NULL) {
+			from = in->rend;
+			if ((rc = fill(in)) < 0)
+				return rc;
+			if (rc == 0)
+				break;
+			nl = memchr(p + from, '\n', in->rend - from);
+		}
+		n = in->rend;
+	}
+	if (nl != NULL)
+		next = (size_t)(nl - in->rbuf) + 1;
+	else if (in->eof)
+		next = in->rend;
+	else
+		return 0;
+	n = next - in->rpos;
+	while (n > 0 && isws((unsigned char)p[n - 1]))
+		n--;
+	if (n == 0 || n > in->max || p[n - 1] != '}' ||
+	    sm_json_check(p, n, &err) != 0)
+		return 0;
+	emit(in, rec, p, n, in->line, 0);
+	rec->valid = 1;
+	if (nl != NULL)
+		newline(in, next - 1);
+	in->rpos = next;
+	return 1;
+}
+
+/*
  * Between the elements of a top-level array, at the byte c = rbuf[rpos].
  * Returns 1 with a fault, or 0 when the state moved on (a value begun,
  * the array closed, a ',' taken).
@@ -944,8 +1052,13 @@ sm_input_next(struct sm_input *in, struct sm_rawrec *rec)
 			in->apos = A_FIRST;
 			in->arrline = in->line;
 			in->rpos++;
-		} else if (c == '{')
+		} else if (c == '{') {
+			if ((rc = whole_line(in, rec)) < 0)
+				goto fail;
+			if (rc > 0)
+				return 1;
 			value_begin(in, 0);
+		}
 		else if ((rc = rest_of_line(in, rec)) < 0)
 			goto fail;
 		else

@@ -287,6 +287,29 @@ int sm_rec_digest(jv rec, const char *const *ignore, size_t n,
  * null, non-integral number, or another type).
  */
 int sm_rec_key(jv rec, const char *id_field, struct sm_buf *key);
+/* The same, and in *field (when not NULL) the member that named it. */
+int sm_rec_key_field(jv rec, const char *id_field, struct sm_buf *key,
+    const char **field);
+
+/*
+ * The key rule itself, over any representation of a record: get(name,
+ * v, arg) says what the record holds under name (kind ABSENT for absent
+ * or null; a string's bytes unescaped in s and len; a number's value in
+ * d, or, for an integer literal, its text in s and len).  Writes the key
+ * (reset first) and the name of the member used (may be NULL: not
+ * wanted; set on failure too when a member was found).  Returns 0 or
+ * SM_EDATA with the message of sm_rec_key().
+ */
+enum { SM_KEY_ABSENT, SM_KEY_STRING, SM_KEY_NUMBER, SM_KEY_OTHER };
+struct sm_keyval {
+	int kind;
+	const char *s;
+	size_t len;
+	double d;
+};
+int sm_key_pick(const char *id_field,
+    void (*get)(const char *name, struct sm_keyval *v, void *arg), void *arg,
+    struct sm_buf *key, const char **field);
 
 /* fastrec.c: the single-pass record path of import, without libjq */
 
@@ -303,6 +326,11 @@ int sm_rec_key(jv rec, const char *id_field, struct sm_buf *key);
 int sm_rec_fast(const char *text, size_t len, const char *const *ignore,
     size_t n, const char *id_field, struct sm_buf *data,
     char hash[SM_HASH_HEX], struct sm_buf *key, struct sm_json_err *err);
+/* The same for text known to pass sm_json_check() (struct sm_rawrec valid). */
+int sm_rec_fast_checked(const char *text, size_t len,
+    const char *const *ignore, size_t n, const char *id_field,
+    struct sm_buf *data, char hash[SM_HASH_HEX], struct sm_buf *key,
+    struct sm_json_err *err);
 void sm_rec_fast_free(void);
 
 /* input.c: the one input loop */
@@ -324,6 +352,8 @@ struct sm_rawrec {
 	size_t line;
 	int overlong;	/* longer than max bytes: text holds only a prefix */
 	const char *error;
+	int valid;	/* text is known to pass sm_json_check() */
+	uint64_t offset;	/* of its first byte in the file */
 };
 
 struct sm_input;
@@ -346,6 +376,12 @@ struct sm_input;
 int sm_input_open(struct sm_input **in, char *const *files, size_t nfiles,
     size_t max, FILE *spill);
 /*
+ * The same over len bytes at buf (an HTTP body), read as a file named
+ * name; buf must stay until sm_input_close().  Cannot fail.
+ */
+void sm_input_open_mem(struct sm_input **in, const char *name,
+    const char *buf, size_t len, size_t max, FILE *spill);
+/*
  * Reads the next record.  Returns 1 with *rec filled, 0 at the end, or a
  * negative code: SM_EIO (read error; the rest of that file is skipped
  * and the next call continues with the next file), SM_EINTR when a
@@ -359,6 +395,97 @@ int sm_input_next(struct sm_input *in, struct sm_rawrec *rec);
 /* Bytes consumed so far and total size when known (-1), for progress. */
 void sm_input_progress(struct sm_input *in, uint64_t *done, int64_t *total);
 void sm_input_close(struct sm_input *in);
+
+/* records.c: the one record loop over an input */
+
+/* A record as the loop hands it on: its key, canonical form and hash. */
+struct sm_record {
+	const char *file;	/* the operand ("-": stdin), or the buffer's name */
+	size_t line;		/* where its raw record starts */
+	uint64_t rawno;		/* which raw record (0, 1, ...): a map may
+				   make several records of one */
+	const char *key;
+	size_t keylen;
+	const char *data;	/* canonical form, everything */
+	size_t len;
+	const char *hash;	/* of the form without the ignored fields */
+};
+
+/* Why the loop refused a raw record or a record the map made of it. */
+enum sm_reject_code {
+	SM_REJECT_INPUT = 1,	/* a structural fault of the input */
+	SM_REJECT_TOO_LONG,	/* longer than max_record_bytes */
+	SM_REJECT_JSON,		/* not one valid JSON text */
+	SM_REJECT_MAP,		/* the map failed on it */
+	SM_REJECT_RECORD,	/* no object, no usable key, no canonical form */
+	SM_REJECT_PATCH		/* the spec's patch refused it */
+};
+
+/*
+ * A reject: where (file, line, the byte offset of the raw record in its
+ * file and its text), code and detail: a reason worded for any front end
+ * (no option names).  text is the raw record (a prefix when overlong;
+ * empty for a fault between records), valid during the callback.
+ */
+struct sm_reject {
+	enum sm_reject_code code;
+	const char *file;
+	size_t line;
+	uint64_t offset;
+	const char *text;
+	size_t len;
+	int overlong;
+	uint64_t rawno;
+	const char *detail;
+};
+
+/*
+ * What to walk and whom to call.  The input: the files (see
+ * sm_input_open; none: stdin), or, when buf is not NULL, len bytes in
+ * memory read as a file called name (an HTTP body).  e gives the map (a
+ * source's), id_field and, with cfg, the ignore list; cfg the limits.
+ * spill as in sm_input_open (--rejects).  Every raw record ends in calls
+ * of record (one for each record it makes: the map may make none or
+ * several) or reject; a non-zero return stops the loop with that code.
+ * patch, when not NULL, sees each parsed record (and may replace it)
+ * with its key before its form is made: 0 goes on, 1 refuses it (the
+ * reason in why), < 0 stops.  progress, when not NULL, is called after
+ * each raw record with the bytes read and the total (-1: unknown).
+ */
+struct sm_records_spec {
+	char *const *files;
+	size_t nfiles;
+	const char *buf;
+	size_t len;
+	const char *name;
+	const struct sm_config *cfg;
+	const struct sm_endpoint *e;
+	FILE *spill;
+	int (*record)(const struct sm_record *rec, void *arg);
+	int (*reject)(const struct sm_reject *rej, void *arg);
+	int (*patch)(jv *rec, const char *key, size_t keylen,
+	    struct sm_buf *why, void *arg);
+	void (*progress)(uint64_t bytes, int64_t total, void *arg);
+	void *arg;
+};
+
+struct sm_records;
+
+/*
+ * Makes the loop of spec (kept, not copied): compiles the map, so that a
+ * bad one fails before the caller starts (SM_ECONFIG).  *l is set even
+ * then, for sm_records_close().
+ */
+int sm_records_open(struct sm_records **l, const struct sm_records_spec *spec);
+/*
+ * Opens the input and walks it through the one splitter (input.c),
+ * each raw record by the fast path (fastrec.c: no map, no patch) or by
+ * libjq (parse, map, key, patch, form), to the callbacks.  Returns 0 at
+ * the end, the code a callback stopped it with, SM_ENOENT/SM_EIO (a
+ * file), SM_EINTR ("interrupted: nothing was written").
+ */
+int sm_records_each(struct sm_records *l);
+void sm_records_close(struct sm_records *l);
 
 /* map.c: the jq program of a source */
 
@@ -1026,6 +1153,92 @@ struct sm_cleanup_stats;
 int sm_prop_purge(struct sm_db *db, int64_t snap_cut, int64_t runs_cut,
     int keep, struct sm_cleanup_stats *st);
 
+/* prop.c, for import.c and diff.c */
+
+/*
+ * Loads only what an import decides on into p (side and owner set): id
+ * (0: no row), hash, seq, deleted_at (0 for a tombstone, -1 live) and,
+ * on a target, synced_hash.  Returns 1, 0 or an error as sm_prop_get.
+ */
+int sm_prop_head(struct sm_db *db, struct sm_prop *p, const char *key,
+    size_t n);
+/* A version of a property as an import writes it. */
+struct sm_prop_version {
+	const char *key;
+	size_t keylen;
+	const char *data;
+	size_t len;
+	const char *hash;
+	int64_t seq;
+	int64_t at;		/* updated_at, and created_at when new */
+	int manual;		/* targets: has_manual_changes */
+};
+/*
+ * Writes v into row p->id (live again), or inserts it when p->id is 0
+ * (p->id set); on a target, a row no longer manual loses its warning.
+ */
+int sm_prop_write_version(struct sm_db *db, struct sm_prop *p,
+    const struct sm_prop_version *v);
+/* The change row seq: 1 with its prev_hash ("" none) and prev_seq, or 0. */
+int sm_change_get(struct sm_db *db, int64_t seq, char prev_hash[SM_HASH_HEX],
+    int64_t *prev_seq);
+int sm_change_set_hash(struct sm_db *db, int64_t seq, const char *hash);
+int sm_change_drop(struct sm_db *db, int64_t seq);
+/* Removes the snapshots the run took of property p (key: its external_id). */
+int sm_snap_drop_run(struct sm_run *run, const struct sm_prop *p,
+    const char *key, size_t n);
+/* The largest property id of a side (0: none). */
+int sm_prop_max_id(struct sm_db *db, enum sm_side side, int64_t *max);
+/* fn(id) for each live row of owner; a non-zero return stops with it. */
+int sm_prop_live_ids(struct sm_db *db, enum sm_side side, int64_t owner,
+    int (*fn)(int64_t id, void *arg), void *arg);
+
+/* A source property and the target row of its external_id (diff). */
+struct sm_prop_pair {
+	const char *external_id;
+	int source_deleted;
+	const char *source_hash, *source_data;
+	size_t source_len;
+	int target_exists, target_deleted;
+	const char *target_hash, *synced_hash, *taken_hash;
+	int64_t target_source_id;
+	const char *target_data;	/* NULL: none */
+	size_t target_len;
+};
+/*
+ * fn for every property of source with its row in target, by external_id,
+ * only those of ids (a JSON array text) when not NULL.
+ */
+int sm_prop_pairs(struct sm_db *db, int64_t source_id, int64_t target_id,
+    const char *ids, int (*fn)(const struct sm_prop_pair *, void *),
+    void *arg);
+/* A property that changed after a time, and its earliest snapshot since. */
+struct sm_prop_then {
+	const char *external_id;
+	int created_after, updated_after, deleted;
+	const char *data;	/* now */
+	size_t len;
+	int snapshot;		/* a snapshot was taken after the time */
+	const char *then;	/* its data (NULL: a tombstone) */
+	size_t thenlen;
+};
+/* fn for each property of owner written or snapshotted after since (ms). */
+int sm_prop_since(struct sm_db *db, enum sm_side side, int64_t owner,
+    int64_t since, const char *ids,
+    int (*fn)(const struct sm_prop_then *, void *), void *arg);
+/* A snapshot, or the current version of its property. */
+struct sm_version {
+	int64_t source_id, target_id, property_id;
+	char *external_id;
+	char *data;		/* NULL: absent */
+};
+/* Loads snapshot id; SM_ENOENT when there is none. */
+int sm_snap_version(struct sm_db *db, int64_t id, struct sm_version *v);
+/* The property of snapshot s as it is now (data NULL when gone). */
+int sm_prop_version_now(struct sm_db *db, const struct sm_version *s,
+    struct sm_version *v);
+void sm_version_free(struct sm_version *v);
+
 /* import.c: records into a source, or observed state into a target */
 
 struct sm_import_stats {
@@ -1066,6 +1279,41 @@ struct sm_import_opts {
  */
 int sm_delete_guard(uint64_t n, uint64_t live, double ratio);
 /*
+ * What an import does with one record against the stored row of its key
+ * (the table at the top of import.c), and with --complete with a live row
+ * the input did not name.
+ */
+enum sm_import_op {
+	SM_IMPORT_CREATE,	/* no row: a new one */
+	SM_IMPORT_REVIVE,	/* a tombstone: snapshot, live again, "create" */
+	SM_IMPORT_UPDATE,	/* a live row, another hash: snapshot, "update" */
+	SM_IMPORT_UNCHANGED,	/* a live row, the same hash: nothing */
+	SM_IMPORT_AGAIN,	/* a key named again, the hash stored now */
+	SM_IMPORT_RECHANGE,	/* a key named again, found unchanged first,
+				   another hash now: an update after all */
+	SM_IMPORT_REWRITE,	/* a key named again whose row this run wrote:
+				   the row and its change take the new hash */
+	SM_IMPORT_UNDO,		/* ... back to the hash before the run: the
+				   change and its snapshot go */
+	SM_IMPORT_DELETE,	/* --complete: a live row not named */
+	SM_IMPORT_KEEP		/* --complete: named, or a tombstone */
+};
+
+/* One record (or row, for --complete) as import sees it. */
+struct sm_import_case {
+	int exists, deleted;	/* a row of the key; a tombstone */
+	const char *hash;	/* its hash */
+	const char *incoming;	/* the record's hash; NULL: --complete */
+	int seen;		/* the input named the key before */
+	int written;		/* this run wrote the row (seen only) */
+	int logged;		/* and its change row is there */
+	const char *before;	/* that change's prev_hash (NULL: none) */
+};
+
+/* The decision for c (pure: no I/O). */
+enum sm_import_op sm_import_decide(const struct sm_import_case *c);
+
+/*
  * Imports the records of files (see sm_input_open) into e, a source or a
  * target (SPEC §5.2), in one transaction with a run logged.  Returns 0
  * (records may have been rejected: see st->rejected), SM_EDATA (--strict
@@ -1076,6 +1324,11 @@ int sm_delete_guard(uint64_t n, uint64_t live, double ratio);
 int sm_import(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *e, char *const *files, size_t nfiles,
     const struct sm_import_opts *o, struct sm_import_stats *st,
+    struct sm_run *run);
+/* The same over len bytes in memory (an HTTP body) named name. */
+int sm_import_buf(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, const char *name, const char *buf,
+    size_t len, const struct sm_import_opts *o, struct sm_import_stats *st,
     struct sm_run *run);
 
 /* sync.c: a source into a target */
