@@ -67,6 +67,15 @@ sm_cli_read_arg(const char *arg, char **out)
 }
 
 void
+sm_cli_say(const char *file, size_t line, const char *detail)
+{
+	if (file != NULL)
+		warnx("%s:%zu: %s", file, line, detail);
+	else
+		warnx("%s", detail);
+}
+
+void
 sm_cli_usage(const char *usage, const char *fmt, ...)
 {
 	va_list ap;

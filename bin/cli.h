@@ -46,6 +46,8 @@ int sm_cli_read_arg(const char *arg, char **out);
  * stderr; exits 64.  A NULL fmt prints the usage alone, after getopt's
  * own "unrecognized option" or "requires an argument".
  */
+/* A reject or warning on stderr: "cmd: file:line: detail" (file NULL: none). */
+void sm_cli_say(const char *file, size_t line, const char *detail);
 _Noreturn void sm_cli_usage(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* -h, --help: the usage text on stdout; exits 0. */

@@ -50,21 +50,19 @@ static const char usage[] =
     "       sm-diff [-q] [-c file] [-D dir] [-T slug] "
     "--snapshot id [--snapshot id]\n";
 
-static void
-on_reject(const char *file, size_t line, const char *reason, void *arg)
+static int
+on_reject(const struct sm_reject *j, void *arg)
 {
 	(void)arg;
-	if (file != NULL)
-		warnx("%s:%zu: %s", file, line, reason);
-	else
-		warnx("%s", reason);
+	sm_cli_say(j->file, j->line, j->detail);
+	return 0;
 }
 
 static void
-on_warn(const char *msg, void *arg)
+on_warn(const struct sm_warning *w, void *arg)
 {
 	(void)arg;
-	warnx("%s", msg);
+	sm_cli_say(w->file, w->line, w->detail);
 }
 
 /* The one-line summary of SPEC §4 on stderr. */

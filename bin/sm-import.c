@@ -57,40 +57,38 @@ static const char usage[] =
     "[-s source | -t target]\n";
 
 
-static void
-on_reject(const char *file, size_t line, const char *reason, void *arg)
+static int
+on_reject(const struct sm_reject *j, void *arg)
 {
 	struct sm_buf *b = arg;
+	const char *file = j->file;
 
 	sm_progress_clear(&progress);
 	/* With --strict the run stops here, and its error says this. */
-	if (!strictflag) {
-		if (file != NULL)
-			warnx("%s:%zu: %s", file, line, reason);
-		else
-			warnx("%s", reason);
-	}
+	if (!strictflag)
+		sm_cli_say(file, j->line, j->detail);
 	sm_jw_begin(b);
 	sm_jw_str(b, "op", "reject");
 	sm_jw_str(b, endpoint.side == SM_SOURCE ? "source" : "target",
 	    endpoint.name);
 	sm_jw_str(b, "file", file);
 	if (file != NULL)
-		sm_jw_int(b, "line", (int64_t)line);
+		sm_jw_int(b, "line", (int64_t)j->line);
 	else
 		sm_jw_null(b, "line");
-	sm_jw_str(b, "error", reason);
+	sm_jw_str(b, "error", j->detail);
 	sm_jw_end(b);
 	if (sm_jw_put(b, reject_events) != 0)
 		err(74, "cannot spool a reject event");
+	return 0;
 }
 
 static void
-on_warn(const char *msg, void *arg)
+on_warn(const struct sm_warning *w, void *arg)
 {
 	(void)arg;
 	sm_progress_clear(&progress);
-	warnx("%s", msg);
+	sm_cli_say(w->file, w->line, w->detail);
 }
 
 static void

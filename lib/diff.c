@@ -496,8 +496,8 @@ sm_diff_sync(struct sm_db *db, const struct sm_endpoint *source,
 	differ_init(&df, db, o, st);
 	if (o->overwrite_manual && o->accept_manual) {
 		differ_free(&df);
-		return sm_error(SM_EUSAGE, "--overwrite-manual and "
-		    "--accept-manual exclude each other");
+		return sm_error(SM_EUSAGE, "{overwrite_manual} and "
+		    "{accept_manual} exclude each other");
 	}
 	if ((rc = sm_db_cache(db, SM_CACHE_KEYS_MIB)) != 0 ||
 	    (rc = read_begin(&df)) != 0) {
@@ -613,8 +613,7 @@ in_reject(const struct sm_reject *j, void *arg)
 	if (j->code != SM_REJECT_MAP)
 		in->df.st->examined++;
 	in->df.st->rejected++;
-	in->df.o->reject(j->file, j->line, j->detail, in->df.o->arg);
-	return 0;
+	return in->df.o->reject(j, in->df.o->arg);
 }
 
 /*
@@ -626,6 +625,7 @@ in_record(const struct sm_record *rec, void *arg)
 {
 	struct indiff *in = arg;
 	struct sm_import_case c;
+	struct sm_warning w;
 	struct pending *p;
 	const char *op;
 	jv old, new;
@@ -637,9 +637,13 @@ in_record(const struct sm_record *rec, void *arg)
 	p = pending_get(&in->pend, rec->key, rec->keylen, &dup);
 	if (dup) {
 		sm_buf_reset(&in->df.msg);
-		sm_buf_addf(&in->df.msg, "%s:%zu: duplicate key '%s': the "
-		    "later record wins", rec->file, rec->line, rec->key);
-		in->df.o->warn(in->df.msg.data, in->df.o->arg);
+		sm_buf_addf(&in->df.msg, "duplicate key '%s': the later "
+		    "record wins", rec->key);
+		w.file = rec->file;
+		w.line = rec->line;
+		w.rawno = rec->rawno;
+		w.detail = in->df.msg.data;
+		in->df.o->warn(&w, in->df.o->arg);
 		free(p->line);
 		p->line = NULL;
 	}
@@ -760,6 +764,7 @@ static int
 since_one(const struct sm_prop_then *t, void *arg)
 {
 	struct differ *df = arg;
+	struct sm_warning w;
 	const char *then = NULL, *now = NULL;
 	size_t thenlen = 0, nowlen = 0;
 	char tm[SM_TIME_MAX];
@@ -780,7 +785,9 @@ since_one(const struct sm_prop_then *t, void *arg)
 		sm_buf_addf(&df->msg, "'%s' changed after %s but no snapshot "
 		    "of it is left from then (removed by cleanup?): left out",
 		    t->external_id, tm);
-		df->o->warn(df->msg.data, df->o->arg);
+		memset(&w, 0, sizeof(w));
+		w.detail = df->msg.data;
+		df->o->warn(&w, df->o->arg);
 		return 0;
 	} else
 		return 0;	/* a "take" only: unchanged */

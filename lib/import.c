@@ -100,24 +100,28 @@ was_seen(const struct importer *im, int64_t id)
 }
 
 /*
- * A rejected record: counted, reported (in the words of the command:
- * a patch refused is --merge's), its raw text to --rejects once.
+ * A rejected record: counted, reported (a patch refused is the merge's:
+ * the front end names it), its raw text to --rejects once.
  */
 static int
 on_reject(const struct sm_reject *j, void *arg)
 {
 	struct importer *im = arg;
-	char why[600];
+	struct sm_reject worded = *j;
+	int rc;
 
+	sm_buf_reset(&im->msg);
 	if (j->code == SM_REJECT_PATCH)
-		snprintf(why, sizeof(why), "--merge: %s", j->detail);
+		sm_buf_addw(&im->msg, "{merge}: %s", j->detail);
 	else
-		snprintf(why, sizeof(why), "%s", j->detail);
+		sm_buf_adds(&im->msg, j->detail);
+	worded.detail = im->msg.data;
 	/* An over-long record or a map's failure is no record read. */
 	if (j->code != SM_REJECT_TOO_LONG && j->code != SM_REJECT_MAP)
 		im->st->records++;
 	im->st->rejected++;
-	im->o->reject(j->file, j->line, why, im->o->arg);
+	if ((rc = im->o->reject(&worded, im->o->arg)) != 0)
+		return rc;
 	if (im->o->rejects != NULL && im->rejected_raw != j->rawno + 1 &&
 	    !j->overlong && j->len > 0) {
 		fwrite(j->text, 1, j->len, im->o->rejects);
@@ -125,8 +129,8 @@ on_reject(const struct sm_reject *j, void *arg)
 	}
 	im->rejected_raw = j->rawno + 1;
 	if (im->o->strict)
-		return sm_error(SM_EDATA, "%s:%zu: %s (--strict: nothing "
-		    "written)", j->file, j->line, why);
+		return sm_error(SM_EDATA, "%s:%zu: %s ({strict}: nothing "
+		    "written)", j->file, j->line, worded.detail);
 	return 0;
 }
 
@@ -230,6 +234,7 @@ on_record(const struct sm_record *rec, void *arg)
 {
 	struct importer *im = arg;
 	struct sm_import_case c;
+	struct sm_warning w;
 	struct sm_prop r;
 	char before[SM_HASH_HEX];
 	int64_t seq, prev_seq = 0;
@@ -257,9 +262,13 @@ on_record(const struct sm_record *rec, void *arg)
 	if (c.seen) {
 		im->st->duplicates++;
 		sm_buf_reset(&im->msg);
-		sm_buf_addf(&im->msg, "%s:%zu: duplicate key '%s': the later "
-		    "record wins", rec->file, rec->line, rec->key);
-		im->o->warn(im->msg.data, im->o->arg);
+		sm_buf_addf(&im->msg, "duplicate key '%s': the later record "
+		    "wins", rec->key);
+		w.file = rec->file;
+		w.line = rec->line;
+		w.rawno = rec->rawno;
+		w.detail = im->msg.data;
+		im->o->warn(&w, im->o->arg);
 	}
 	switch ((op = sm_import_decide(&c))) {
 	case SM_IMPORT_AGAIN:
@@ -349,6 +358,7 @@ complete_row(int64_t id, void *arg)
 static int
 complete(struct importer *im)
 {
+	struct sm_warning w;
 	int64_t live;
 	size_t i;
 	struct sm_prop p;
@@ -356,11 +366,13 @@ complete(struct importer *im)
 
 	if (im->st->rejected > 0) {
 		sm_buf_reset(&im->msg);
-		sm_buf_addf(&im->msg, "--complete: %llu record%s rejected, so "
+		sm_buf_addw(&im->msg, "{complete}: %llu record%s rejected, so "
 		    "nothing is deleted (a rejected record is not an absent "
 		    "one)", (unsigned long long)im->st->rejected,
 		    im->st->rejected == 1 ? "" : "s");
-		im->o->warn(im->msg.data, im->o->arg);
+		memset(&w, 0, sizeof(w));
+		w.detail = im->msg.data;
+		im->o->warn(&w, im->o->arg);
 		return 0;
 	}
 	/* Collected first: tombstoning moves rows in the index scanned. */
@@ -375,9 +387,9 @@ complete(struct importer *im)
 	live = im->live - (int64_t)im->st->created;
 	if (!im->o->allow_mass_delete && sm_delete_guard(im->ngone,
 	    (uint64_t)live, im->cfg->import_max_delete_ratio))
-		return sm_error(SM_EDATA, "--complete would delete %zu of %lld "
+		return sm_error(SM_EDATA, "{complete} would delete %zu of %lld "
 		    "properties of '%s', more than max_delete_ratio %g allows: "
-		    "nothing written (use --allow-mass-delete if this is "
+		    "nothing written (use {allow_mass_delete} if this is "
 		    "right)", im->ngone, (long long)live, im->e->name,
 		    im->cfg->import_max_delete_ratio);
 	sm_prop_init(&p, im->e->side, im->e->id);
@@ -504,5 +516,6 @@ sm_import_buf(struct sm_db *db, const struct sm_config *cfg,
 	spec.buf = buf != NULL ? buf : "";
 	spec.len = len;
 	spec.name = name;
+	spec.one_array = o->one_array;
 	return import(db, cfg, e, &spec, o, st, run);
 }

@@ -84,6 +84,7 @@ struct sm_input {
 	int pendcr;		/* a CR held back from spill */
 
 	/* Inside a top-level array. */
+	int one_array;		/* the input is one array: 1 before it, 2 after */
 	int inarray;
 	enum apos apos;
 	size_t arrline;		/* line of its '[' */
@@ -237,6 +238,12 @@ sm_input_open_mem(struct sm_input **inp, const char *name, const char *buf,
 	in->total = (int64_t)len;
 	input_setup(in, max, spill);
 	*inp = in;
+}
+
+void
+sm_input_one_array(struct sm_input *in)
+{
+	in->one_array = 1;
 }
 
 /* Starts reading files[cur]: opens it again if needed, resets the state. */
@@ -969,6 +976,7 @@ array_step(struct sm_input *in, struct sm_rawrec *rec, int c)
 		}
 		if (c == ']') {
 			in->inarray = 0;
+			in->one_array += in->one_array > 0;
 			in->rpos++;
 			return 0;
 		}
@@ -984,6 +992,7 @@ array_step(struct sm_input *in, struct sm_rawrec *rec, int c)
 	case A_NEXT:
 		if (c == ']') {
 			in->inarray = 0;
+			in->one_array += in->one_array > 0;
 			if (in->apos == A_NEXT) {
 				fault(in, rec, "expected an array element, "
 				    "not ']'");
@@ -1040,10 +1049,25 @@ sm_input_next(struct sm_input *in, struct sm_rawrec *rec)
 				    "file: the array opened at line %zu is "
 				    "not closed", in->arrline);
 			}
+			if (in->one_array == 1) {
+				in->one_array = 2;
+				return fault(in, rec, "expected an array, not "
+				    "the end");
+			}
 			file_end(in);
 			continue;
 		}
 		c = (unsigned char)in->rbuf[in->rpos];
+		if (!in->inarray && in->one_array > 0 &&
+		    (in->one_array > 1 || c != '[')) {
+			/* The rest is one fault, and the end. */
+			fault(in, rec, in->one_array > 1 ? "text after the end "
+			    "of the array, at line %zu" : "expected an array, "
+			    "at line %zu", in->line);
+			in->one_array = 2;
+			file_end(in);
+			return 1;
+		}
 		if (in->inarray) {
 			if (array_step(in, rec, c))
 				return 1;

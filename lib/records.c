@@ -310,10 +310,12 @@ sm_records_each(struct sm_records *l)
 	struct sm_input *in;
 	int rc;
 
-	if (r->buf != NULL)
+	if (r->buf != NULL) {
 		sm_input_open_mem(&in, r->name != NULL ? r->name : "-",
 		    r->buf, r->len, r->cfg->max_record_bytes, r->spill);
-	else if ((rc = sm_input_open(&in, r->files, r->nfiles,
+		if (r->one_array)
+			sm_input_one_array(in);
+	} else if ((rc = sm_input_open(&in, r->files, r->nfiles,
 	    r->cfg->max_record_bytes, r->spill)) != 0)
 		return rc;
 	rc = each(l, in);

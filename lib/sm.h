@@ -62,6 +62,10 @@ struct sm_wording {
 void sm_wording_set(const struct sm_wording *w);
 /* Writes fmt with its marks worded into out; -1 if it does not fit. */
 int sm_word(const char *fmt, char *out, size_t size);
+struct sm_buf;
+/* sm_buf_addf() of a format with marks, worded. */
+void sm_buf_addw(struct sm_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /*
  * The code of that last error (SM_EINTERNAL when there was none): for a
  * caller that got only NULL back, as from sm_db_stmt().
@@ -382,6 +386,11 @@ int sm_input_open(struct sm_input **in, char *const *files, size_t nfiles,
 void sm_input_open_mem(struct sm_input **in, const char *name,
     const char *buf, size_t len, size_t max, FILE *spill);
 /*
+ * Makes the input exactly one JSON array (an HTTP body's records): what
+ * is not whitespace before or after it is one fault, the last record.
+ */
+void sm_input_one_array(struct sm_input *in);
+/*
  * Reads the next record.  Returns 1 with *rec filled, 0 at the end, or a
  * negative code: SM_EIO (read error; the rest of that file is skipped
  * and the next call continues with the next file), SM_EINTR when a
@@ -409,6 +418,17 @@ struct sm_record {
 	const char *data;	/* canonical form, everything */
 	size_t len;
 	const char *hash;	/* of the form without the ignored fields */
+};
+
+/*
+ * A warning of a run, as data for its front end to word: where (file
+ * NULL: about the whole run) and what.
+ */
+struct sm_warning {
+	const char *file;
+	size_t line;
+	uint64_t rawno;
+	const char *detail;
 };
 
 /* Why the loop refused a raw record or a record the map made of it. */
@@ -458,6 +478,7 @@ struct sm_records_spec {
 	const char *buf;
 	size_t len;
 	const char *name;
+	int one_array;		/* buf is one array (sm_input_one_array) */
 	const struct sm_config *cfg;
 	const struct sm_endpoint *e;
 	FILE *spill;
@@ -1253,12 +1274,16 @@ struct sm_import_opts {
 	int dry_run;		/* roll back at the end */
 	int merge;		/* targets: records are RFC 7386 merge patches */
 	int allow_mass_delete;	/* no max_delete_ratio guard */
+	int one_array;		/* sm_import_buf: the buffer is one array */
 	FILE *rejects;		/* raw lines of rejected records, or NULL */
-	/* A rejected record: where and why (always called). */
-	void (*reject)(const char *file, size_t line, const char *reason,
-	    void *arg);
-	/* A warning about the run ("file:line: duplicate key ..."). */
-	void (*warn)(const char *msg, void *arg);
+	/*
+	 * A rejected record, its detail worded for the front end (always
+	 * called); a non-zero return stops the run with that code, nothing
+	 * written.
+	 */
+	int (*reject)(const struct sm_reject *rej, void *arg);
+	/* A warning about the run (a duplicate key, ...). */
+	void (*warn)(const struct sm_warning *w, void *arg);
 	/* Progress, every few thousand records; may be NULL. */
 	void (*progress)(uint64_t bytes, int64_t total, uint64_t records,
 	    void *arg);
@@ -1562,11 +1587,10 @@ struct sm_diff_opts {
 	int overwrite_manual;	/* source vs target: as sm-sync's options */
 	int accept_manual;
 	FILE *out;		/* the NDJSON records */
-	/* sm_diff_input: a rejected record (file NULL: a broken file). */
-	void (*reject)(const char *file, size_t line, const char *reason,
-	    void *arg);
+	/* sm_diff_input: a rejected record; non-zero stops the diff. */
+	int (*reject)(const struct sm_reject *rej, void *arg);
 	/* A warning: a duplicate key, a version lost to cleanup. */
-	void (*warn)(const char *msg, void *arg);
+	void (*warn)(const struct sm_warning *w, void *arg);
 	void *arg;
 };
 

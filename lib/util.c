@@ -75,6 +75,38 @@ sm_word(const char *fmt, char *out, size_t size)
 	return 0;
 }
 
+static void
+buf_vaddf(struct sm_buf *b, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	sm_buf_grow(b, (size_t)n);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void
+sm_buf_addw(struct sm_buf *b, const char *fmt, ...)
+{
+	char worded[512];
+	va_list ap;
+
+	if (strchr(fmt, '{') != NULL && sm_word(fmt, worded, sizeof(worded)) == 0)
+		fmt = worded;
+	va_start(ap, fmt);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	buf_vaddf(b, fmt, ap);
+#pragma GCC diagnostic pop
+	va_end(ap);
+}
+
 int
 sm_error(int rc, const char *fmt, ...)
 {
@@ -230,18 +262,10 @@ void
 sm_buf_addf(struct sm_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vaddf(b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	sm_buf_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 void

@@ -103,20 +103,6 @@ struct route {
 	void (*fn)(struct sm_api_req *);
 };
 
-/* The state of the {"data":[...]} splitter of body.c. */
-struct split {
-	int state;
-	int top_array;		/* the body is a bare array */
-	int seen_data;
-	int in_str, esc;
-	size_t depth;
-	char open[SM_MAX_DEPTH + 1];	/* '{' or '[' of each level */
-	char key[8];
-	size_t keylen;
-	int status;		/* of the error; 0 while the body is fine */
-	char err[160];
-};
-
 struct sm_api_req {
 	struct sm_api *api;
 	const struct route *route;
@@ -128,13 +114,13 @@ struct sm_api_req {
 	size_t body_max;
 	uint64_t body_len;
 	struct sm_buf body;	/* BODY_JSON */
-	FILE *spool;		/* BODY_RECORDS: one record a line */
+	FILE *spool;		/* BODY_RECORDS: the body as it came */
 	char *spool_path;
 	int spool_fd;		/* -1, or what spool_path names */
-	int envelope;		/* the body is {"data":[...]} */
-	int sniffing;		/* envelope not known yet: r->body holds
-				   the body so far */
-	struct split sp;
+	const char *spool_map;	/* the spool, mapped once the body ended */
+	size_t spool_size;
+	int envelope;		/* the body is {"data":[...]} (its type) */
+	int sniffing;		/* its first bytes will tell */
 	struct sm_db *db;
 	int ready;
 	struct sm_api_resp resp;
@@ -179,6 +165,13 @@ int api_body_open(struct sm_api_req *r);
 int api_body_feed(struct sm_api_req *r, const char *data, size_t n);
 /* Closes the spool at the end of the body.  Returns 1, or 0 answered. */
 int api_spool_close(struct sm_api_req *r);
+/*
+ * The records of the spooled body: *p and *n, and whether they are one
+ * JSON array (the data of {"data":[...]}, or a bare array) rather than
+ * NDJSON.  Returns 0, or -1 answered (a body that is no {"data":[...]}).
+ */
+int api_records(struct sm_api_req *r, const char **p, size_t *n,
+    int *one_array);
 /* Creates the spool file of r.  Returns 0, or -1 with 500 answered. */
 int api_spool_create(struct sm_api_req *r);
 /*

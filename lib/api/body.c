@@ -1,7 +1,9 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,29 +19,11 @@
  * What a request brings: its query arguments and its body.  A body is
  * refused once it passes its limit; a JSON body is kept for its handler
  * (api_body_object and the api_member_* readers); an import body streams
- * into the spool, a {"data":[...]} body split on the way into one record
- * a line (split_byte below).
+ * into the spool as it comes, for the one reader of records (input.c)
+ * to split: a {"data":[...]} body is framed by api_records.
  */
 
 #define JSON_BODY_MAX	(1024 * 1024)	/* bodies but records */
-#define SNIFF_MAX	65536	/* an import body's first bytes, to tell
-				   {"data":[...]} from NDJSON */
-
-/* Where the splitter of a {"data":[...]} body stands. */
-enum {
-	SP_START,	/* before the value */
-	SP_KEY_FIRST,	/* after '{': a name or '}' */
-	SP_KEY,		/* after ',': a name */
-	SP_KEY_STR,	/* inside a name */
-	SP_COLON,	/* after a name */
-	SP_DATA,	/* after "data": the array */
-	SP_ELEM_FIRST,	/* after '[': an element or ']' */
-	SP_ELEM,	/* after ',': an element */
-	SP_IN_ELEM,	/* inside an element: copied */
-	SP_ELEM_NEXT,	/* after an element: ',' or ']' */
-	SP_MEMBER_NEXT,	/* after the array: ',' or '}' */
-	SP_END		/* after the value: only whitespace */
-};
 
 /* Request arguments */
 
@@ -312,309 +296,112 @@ sniff(const char *p, size_t n)
 	return 1;
 }
 
+/*
+ * The records of a {"data":[...]} body (or a bare array) are the data
+ * array: *off and *len are set to its bytes, from its '[' to the byte
+ * before the body's closing '}', for the one reader (sm_input_one_array:
+ * it reads the elements and refuses anything after the array).  Only the
+ * frame around the array is checked here.  Returns 0, or -1 answered.
+ */
 static int
-split_error(struct split *sp, int status, const char *msg)
+data_array(struct sm_api_req *r, const char *p, size_t n, size_t *off,
+    size_t *len)
 {
-	sp->status = status;
-	snprintf(sp->err, sizeof(sp->err), "%s", msg);
-	return -1;
+	size_t i = 0, end = n;
+
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i < n && p[i] == '[') {
+		*off = i;
+		*len = n - i;
+		return 0;
+	}
+	if (i == n || p[i++] != '{') {
+		api_fail(r, 400, "malformed JSON: expected {\"data\":[...]}");
+		return -1;
+	}
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i < n && p[i] == '}') {
+		api_fail(r, 422, "no data member: the body is "
+		    "{\"data\":[...]}");
+		return -1;
+	}
+	if (i == n || p[i] != '"') {
+		api_fail(r, 400, "malformed JSON: expected a member name");
+		return -1;
+	}
+	if (n - i < 6 || memcmp(p + i, "\"data\"", 6) != 0) {
+		api_fail(r, 422, "unexpected member: the body is "
+		    "{\"data\":[...]}");
+		return -1;
+	}
+	for (i += 6; i < n && is_ws((unsigned char)p[i]); i++)
+		;
+	if (i == n || p[i++] != ':') {
+		api_fail(r, 400, "malformed JSON: expected ':'");
+		return -1;
+	}
+	while (i < n && is_ws((unsigned char)p[i]))
+		i++;
+	if (i == n || p[i] != '[') {
+		api_fail(r, 422, "data must be an array of records");
+		return -1;
+	}
+	while (end > i && is_ws((unsigned char)p[end - 1]))
+		end--;
+	if (p[end - 1] != '}') {
+		api_fail(r, 400, "malformed JSON: the body does not end with "
+		    "the '}' of {\"data\":[...]}");
+		return -1;
+	}
+	*off = i;
+	*len = end - 1 - i;
+	return 0;
 }
 
-static void
-split_end_elem(struct split *sp, struct sm_buf *out)
+int
+api_records(struct sm_api_req *r, const char **p, size_t *n, int *one_array)
 {
-	sm_buf_addc(out, '\n');
-	sp->state = SP_ELEM_NEXT;
-}
+	size_t off, len;
 
-static int
-split_after_array(struct split *sp)
-{
-	sp->state = sp->top_array ? SP_END : SP_MEMBER_NEXT;
+	*p = r->spool_map != NULL ? r->spool_map : "";
+	*n = r->spool_size;
+	*one_array = r->envelope || (r->sniffing && *n > 0 &&
+	    sniff(*p, *n) > 0);
+	if (!*one_array)
+		return 0;
+	if (data_array(r, *p, *n, &off, &len) != 0)
+		return -1;
+	*p += off;
+	*n = len;
 	return 0;
 }
 
 /*
- * One byte inside an element: copied to out, whitespace outside strings
- * as one space, so that the element stays on its line without two
- * tokens becoming one ("[1 2]" must not turn into "[12]").  Brackets are
- * matched so that the element's end is found; the rest of JSON is left
- * to the parser of each record, so that a bad record is one reject and
- * not the whole body.
+ * Closes the spool at the end of the body and maps it for the reader (an
+ * import body never stays in memory: the page cache holds it).  Returns
+ * 1, or 0 answered.
  */
-static int
-split_elem_byte(struct split *sp, int c, struct sm_buf *out)
-{
-	if (sp->in_str) {
-		if (c == '\n' || c == '\r')
-			return split_error(sp, 400, "malformed JSON: a line "
-			    "break inside a string");
-		sm_buf_addc(out, c);
-		if (sp->esc)
-			sp->esc = 0;
-		else if (c == '\\')
-			sp->esc = 1;
-		else if (c == '"')
-			sp->in_str = 0;
-		return 0;
-	}
-	switch (c) {
-	case '"':
-		sp->in_str = 1;
-		sm_buf_addc(out, c);
-		return 0;
-	case '{':
-	case '[':
-		if (sp->depth == sizeof(sp->open))
-			return split_error(sp, 422, "a record nests deeper "
-			    "than 256 levels");
-		sp->open[sp->depth++] = (char)c;
-		sm_buf_addc(out, c);
-		return 0;
-	case '}':
-	case ']':
-		if (sp->depth == 0) {
-			/* A scalar element, ended by the array's ']'. */
-			if (c == '}')
-				return split_error(sp, 400, "malformed JSON: "
-				    "unexpected '}'");
-			split_end_elem(sp, out);
-			return split_after_array(sp);
-		}
-		if (sp->open[--sp->depth] != (c == '}' ? '{' : '['))
-			return split_error(sp, 400, "malformed JSON: "
-			    "mismatched brackets");
-		sm_buf_addc(out, c);
-		if (sp->depth == 0)
-			split_end_elem(sp, out);
-		return 0;
-	case ',':
-		if (sp->depth > 0) {
-			sm_buf_addc(out, c);
-			return 0;
-		}
-		split_end_elem(sp, out);
-		sp->state = SP_ELEM;
-		return 0;
-	default:
-		if (is_ws(c)) {
-			if (sp->depth == 0)
-				split_end_elem(sp, out);
-			else if (out->len == 0 || out->data[out->len - 1] != ' ')
-				sm_buf_addc(out, ' ');
-			return 0;
-		}
-		sm_buf_addc(out, c);
-		return 0;
-	}
-}
-
-/*
- * Feeds one byte of a {"data":[...]} body (or of a bare array) to the
- * splitter, which writes each element of the array to out as one line.
- * Returns 0, or -1 with sp->status and sp->err set.
- */
-static int
-split_byte(struct split *sp, int c, struct sm_buf *out)
-{
-	switch (sp->state) {
-	case SP_START:
-		if (is_ws(c))
-			return 0;
-		if (c == '[') {
-			sp->top_array = 1;
-			sp->state = SP_ELEM_FIRST;
-			return 0;
-		}
-		if (c == '{') {
-			sp->state = SP_KEY_FIRST;
-			return 0;
-		}
-		return split_error(sp, 400, "malformed JSON: expected "
-		    "{\"data\":[...]}");
-	case SP_KEY_FIRST:
-	case SP_KEY:
-		if (is_ws(c))
-			return 0;
-		if (c == '"') {
-			sp->keylen = 0;
-			sp->esc = 0;
-			sp->state = SP_KEY_STR;
-			return 0;
-		}
-		if (c == '}' && sp->state == SP_KEY_FIRST) {
-			sp->state = SP_END;
-			return 0;
-		}
-		return split_error(sp, 400, "malformed JSON: expected a "
-		    "member name");
-	case SP_KEY_STR:
-		if ((unsigned char)c < 0x20)
-			return split_error(sp, 400, "malformed JSON: a "
-			    "control character inside a string");
-		if (!sp->esc && c == '"') {
-			sp->key[sp->keylen < sizeof(sp->key) ? sp->keylen :
-			    sizeof(sp->key) - 1] = '\0';
-			sp->state = SP_COLON;
-			return 0;
-		}
-		sp->esc = !sp->esc && c == '\\';
-		if (sp->keylen < sizeof(sp->key) - 1)
-			sp->key[sp->keylen] = (char)c;
-		sp->keylen++;
-		return 0;
-	case SP_COLON:
-		if (is_ws(c))
-			return 0;
-		if (c != ':')
-			return split_error(sp, 400, "malformed JSON: expected "
-			    "':'");
-		if (sp->keylen != 4 || memcmp(sp->key, "data", 4) != 0)
-			return split_error(sp, 422, "unexpected member: the "
-			    "body is {\"data\":[...]}");
-		if (sp->seen_data)
-			return split_error(sp, 422, "data given twice");
-		sp->seen_data = 1;
-		sp->state = SP_DATA;
-		return 0;
-	case SP_DATA:
-		if (is_ws(c))
-			return 0;
-		if (c != '[')
-			return split_error(sp, 422, "data must be an array of "
-			    "records");
-		sp->state = SP_ELEM_FIRST;
-		return 0;
-	case SP_ELEM_FIRST:
-	case SP_ELEM:
-		if (is_ws(c))
-			return 0;
-		if (c == ']') {
-			if (sp->state == SP_ELEM)
-				return split_error(sp, 400, "malformed JSON: "
-				    "a comma before ']'");
-			return split_after_array(sp);
-		}
-		sp->state = SP_IN_ELEM;
-		sp->depth = 0;
-		sp->in_str = sp->esc = 0;
-		return split_elem_byte(sp, c, out);
-	case SP_IN_ELEM:
-		return split_elem_byte(sp, c, out);
-	case SP_ELEM_NEXT:
-		if (is_ws(c))
-			return 0;
-		if (c == ',') {
-			sp->state = SP_ELEM;
-			return 0;
-		}
-		if (c == ']')
-			return split_after_array(sp);
-		return split_error(sp, 400, "malformed JSON: expected ',' or "
-		    "']' after a record");
-	case SP_MEMBER_NEXT:
-		if (is_ws(c))
-			return 0;
-		if (c == ',') {
-			sp->state = SP_KEY;
-			return 0;
-		}
-		if (c == '}') {
-			sp->state = SP_END;
-			return 0;
-		}
-		return split_error(sp, 400, "malformed JSON: expected ',' or "
-		    "'}'");
-	default:
-		if (is_ws(c))
-			return 0;
-		return split_error(sp, 400, "malformed JSON: data after the "
-		    "end of the body");
-	}
-}
-
-/* The body has ended: 0 when it was whole, else -1 as split_byte. */
-static int
-split_finish(struct split *sp)
-{
-	if (sp->state != SP_END)
-		return split_error(sp, 400, "malformed JSON: the body ends "
-		    "too early");
-	if (!sp->top_array && !sp->seen_data)
-		return split_error(sp, 422, "no data member: the body is "
-		    "{\"data\":[...]}");
-	return 0;
-}
-
-/*
- * One piece of an import body, its kind known: split into the spool, or
- * copied there.  Returns 0, or 1 with an answer.
- */
-static int
-records_feed(struct sm_api_req *r, const char *data, size_t n)
-{
-	struct sm_buf out;
-	size_t i;
-
-	if (!r->envelope) {
-		if (fwrite(data, 1, n, r->spool) != n)
-			goto ioerr;
-		return 0;
-	}
-	sm_buf_init(&out);
-	for (i = 0; i < n; i++) {
-		if (split_byte(&r->sp, (unsigned char)data[i], &out) != 0) {
-			sm_buf_free(&out);
-			api_fail(r, r->sp.status, "%s", r->sp.err);
-			return 1;
-		}
-	}
-	/* out.data is NULL when no record ended in this piece. */
-	i = out.len > 0 ? fwrite(out.data, 1, out.len, r->spool) : 0;
-	n = out.len;
-	sm_buf_free(&out);
-	if (i == n)
-		return 0;
-ioerr:
-	api_fail(r, 500, "internal error");
-	r->resp.detail = sm_xstrdup("cannot write the spool file");
-	return 1;
-}
-
-/*
- * The kind of an import body is known (envelope or not): what was held
- * back while it was not goes its way.  Returns 0, or 1 with an answer.
- */
-static int
-records_decide(struct sm_api_req *r, int envelope)
-{
-	int rc;
-
-	r->sniffing = 0;
-	r->envelope = envelope;
-	rc = records_feed(r, r->body.data != NULL ? r->body.data : "",
-	    r->body.len);
-	sm_buf_free(&r->body);
-	sm_buf_init(&r->body);
-	return rc;
-}
-
-/* Closes the spool at the end of the body.  Returns 1, or 0 answered. */
 int
 api_spool_close(struct sm_api_req *r)
 {
-	int bad;
+	struct stat st;
+	int bad, fd;
 
-	/* A body too short to tell is NDJSON (an empty one is no record). */
-	if (r->sniffing && records_decide(r, r->body.len > 0 &&
-	    sniff(r->body.data, r->body.len) > 0) != 0)
-		return 0;
-	if (r->envelope && split_finish(&r->sp) != 0) {
-		api_fail(r, r->sp.status, "%s", r->sp.err);
-		return 0;
-	}
 	bad = fclose(r->spool) != 0;
 	r->spool = NULL;
+	fd = r->spool_fd >= 0 ? r->spool_fd : open(r->spool_path, O_RDONLY);
+	if (!bad && fd >= 0 && fstat(fd, &st) == 0) {
+		r->spool_size = (size_t)st.st_size;
+		if (r->spool_size > 0 && (r->spool_map = mmap(NULL,
+		    r->spool_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+			r->spool_map = NULL;
+		bad = r->spool_size > 0 && r->spool_map == NULL;
+	} else
+		bad = 1;
+	if (fd >= 0 && fd != r->spool_fd)
+		close(fd);
 	if (bad) {
 		api_fail(r, 500, "internal error");
 		r->resp.detail = sm_xstrdup("cannot write the spool file");
@@ -624,14 +411,12 @@ api_spool_close(struct sm_api_req *r)
 }
 
 /*
- * Takes n bytes of the body (sm_api_feed): kept, split or spooled.
- * Returns 1 when a response is ready, else 0.
+ * Takes n bytes of the body (sm_api_feed): kept, or spooled.  Returns 1
+ * when a response is ready, else 0.
  */
 int
 api_body_feed(struct sm_api_req *r, const char *data, size_t n)
 {
-	int k;
-
 	if (n > r->body_max - r->body_len) {
 		too_large(r);
 		return 1;
@@ -641,13 +426,12 @@ api_body_feed(struct sm_api_req *r, const char *data, size_t n)
 		sm_buf_add(&r->body, data, n);
 		return 0;
 	}
-	if (!r->sniffing)
-		return records_feed(r, data, n);
-	sm_buf_add(&r->body, data, n);
-	if ((k = sniff(r->body.data, r->body.len)) < 0 &&
-	    r->body.len < SNIFF_MAX)
-		return 0;
-	return records_decide(r, k > 0);
+	if (fwrite(data, 1, n, r->spool) != n) {
+		api_fail(r, 500, "internal error");
+		r->resp.detail = sm_xstrdup("cannot write the spool file");
+		return 1;
+	}
+	return 0;
 }
 
 /*

@@ -16,13 +16,17 @@
 /*
  * What an import reports back: rejects and warnings are spooled to files
  * as comma-separated JSON items, so that a body of a million bad records
- * costs disk, not memory.
+ * costs disk, not memory.  A record is named by its line, or in a
+ * {"data":[...]} body by its position in data.
  */
 struct import_log {
-	const char *spool;	/* its name in messages becomes "line" */
+	int one_array;
 	FILE *rejects, *warnings;
 	uint64_t nrejects, nwarnings;
 	struct sm_buf b;
+	char *malformed;	/* the body's structure is broken: why */
+	uint64_t last;		/* where the last reject was (strict=true) */
+	char *lastwhy;
 };
 
 static void
@@ -33,68 +37,48 @@ log_item(FILE *f, uint64_t *n, struct sm_buf *b)
 	fwrite(b->data, 1, b->len - 1, f);	/* without the newline */
 }
 
-static void
-on_reject(const char *file, size_t line, const char *reason, void *arg)
+static uint64_t
+where(const struct import_log *l, size_t line, uint64_t rawno)
+{
+	return l->one_array ? rawno + 1 : line;
+}
+
+static int
+on_reject(const struct sm_reject *j, void *arg)
 {
 	struct import_log *l = arg;
 
+	/* A body whose structure is broken is refused whole, as JSON. */
+	if (l->one_array && j->code == SM_REJECT_INPUT) {
+		l->malformed = sm_xstrdup(j->detail);
+		return SM_EDATA;
+	}
 	sm_jw_begin(&l->b);
-	if (file != NULL)
-		sm_jw_int(&l->b, "line", (int64_t)line);
+	if (j->file != NULL)
+		sm_jw_int(&l->b, "line", (int64_t)where(l, j->line, j->rawno));
 	else
 		sm_jw_null(&l->b, "line");
-	sm_jw_str(&l->b, "error", reason);
+	sm_jw_str(&l->b, "error", j->detail);
 	sm_jw_end(&l->b);
 	log_item(l->rejects, &l->nrejects, &l->b);
-}
-
-/* Turns the command-line wording of a lib message into the API's. */
-static char *
-api_words(const char *msg, const char *spool)
-{
-	static const char *const words[][2] = {
-		{ "--allow-mass-delete", "allow_mass_delete=true" },
-		{ "--complete", "complete=true" },
-		{ "--strict", "strict=true" },
-	};
-	char *s, *t, prefix[4096];
-	size_t i;
-
-	snprintf(prefix, sizeof(prefix), "%s:", spool);
-	s = api_replace(msg, prefix, "line ");
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		t = api_replace(s, words[i][0], words[i][1]);
-		free(s);
-		s = t;
-	}
-	return s;
+	l->last = where(l, j->line, j->rawno);
+	free(l->lastwhy);
+	l->lastwhy = sm_xstrdup(j->detail);
+	return 0;
 }
 
 static void
-on_warn(const char *msg, void *arg)
+on_warn(const struct sm_warning *w, void *arg)
 {
 	struct import_log *l = arg;
-	size_t n = strlen(l->spool);
-	char *end, *text;
-	long long line = -1;
 
-	/* "SPOOL:LINE: what" becomes {"line":LINE,"warning":"what"}. */
-	if (strncmp(msg, l->spool, n) == 0 && msg[n] == ':') {
-		line = strtoll(msg + n + 1, &end, 10);
-		if (end[0] == ':' && end[1] == ' ')
-			msg = end + 2;
-		else
-			line = -1;
-	}
-	text = api_words(msg, l->spool);
 	sm_jw_begin(&l->b);
-	if (line >= 0)
-		sm_jw_int(&l->b, "line", line);
+	if (w->file != NULL)
+		sm_jw_int(&l->b, "line", (int64_t)where(l, w->line, w->rawno));
 	else
 		sm_jw_null(&l->b, "line");
-	sm_jw_str(&l->b, "warning", text);
+	sm_jw_str(&l->b, "warning", w->detail);
 	sm_jw_end(&l->b);
-	free(text);
 	log_item(l->warnings, &l->nwarnings, &l->b);
 }
 
@@ -112,17 +96,16 @@ copy_items(FILE *out, const char *name, FILE *f)
 	putc(']', out);
 }
 
-/* Runs sm_import on the spool; 0, or -1 answered. */
+/* Imports the records p (n) into e; 0, or -1 answered. */
 static int
 import_run(struct sm_api_req *r, const struct sm_endpoint *e,
-    struct sm_import_opts *o, struct import_log *l,
+    const char *p, size_t n, struct sm_import_opts *o, struct import_log *l,
     struct sm_import_stats *st, struct sm_run *run)
 {
-	char *msg;
 	int rc;
 
 	memset(l, 0, sizeof(*l));
-	l->spool = r->spool_path;
+	l->one_array = o->one_array;
 	sm_buf_init(&l->b);
 	if ((l->rejects = api_anon_file()) == NULL ||
 	    (l->warnings = api_anon_file()) == NULL) {
@@ -133,15 +116,17 @@ import_run(struct sm_api_req *r, const struct sm_endpoint *e,
 	o->reject = on_reject;
 	o->warn = on_warn;
 	o->arg = l;
-	if ((rc = sm_import(r->db, r->api->cfg, e, &r->spool_path, 1, o, st,
-	    run)) != 0) {
-		msg = api_words(sm_errmsg(), r->spool_path);
-		sm_error(rc, "%s", msg);
-		free(msg);
+	if ((rc = sm_import_buf(r->db, r->api->cfg, e, "body", p, n, o, st,
+	    run)) == 0)
+		return 0;
+	if (l->malformed != NULL)
+		api_fail(r, 400, "malformed JSON: %s", l->malformed);
+	else if (rc == SM_EDATA && o->strict && l->lastwhy != NULL)
+		api_fail(r, 422, "line %" PRIu64 ": %s (strict=true: nothing "
+		    "written)", l->last, l->lastwhy);
+	else
 		api_fail_rc(r, rc);
-		return -1;
-	}
-	return 0;
+	return -1;
 }
 
 static void
@@ -152,6 +137,8 @@ import_log_free(struct import_log *l)
 	if (l->warnings != NULL)
 		fclose(l->warnings);
 	sm_buf_free(&l->b);
+	free(l->malformed);
+	free(l->lastwhy);
 }
 
 void
@@ -163,6 +150,8 @@ api_import(struct sm_api_req *r)
 	struct import_log l;
 	struct sm_buf b, stats;
 	struct sm_run run;
+	const char *p;
+	size_t n;
 	FILE *out;
 
 	memset(&o, 0, sizeof(o));
@@ -174,7 +163,8 @@ api_import(struct sm_api_req *r)
 		return;
 	if (api_endpoint(r, SM_SOURCE, 0, &e) != 0)
 		return;
-	if (import_run(r, &e, &o, &l, &st, &run) != 0)
+	if (api_records(r, &p, &n, &o.one_array) != 0 ||
+	    import_run(r, &e, p, n, &o, &l, &st, &run) != 0)
 		goto out;
 	if ((out = api_anon_file()) == NULL) {
 		api_fail(r, 500, "internal error");
@@ -199,22 +189,19 @@ out:
 }
 
 /*
- * Writes the one record of a PATCH to the spool: the merge patch with
- * the external_id that picks the row.  Returns 0, or -1 answered.
+ * Makes the one record of a PATCH in b: the merge patch with the
+ * external_id that picks the row.  Returns 0, or -1 answered.
  */
 static int
-patch_spool(struct sm_api_req *r, const struct sm_prop *p)
+patch_record(struct sm_api_req *r, const struct sm_prop *p, struct sm_buf *b)
 {
 	static const char *const names[] = { "data", NULL };
-	struct sm_buf b;
 	jv o, data, ext;
-	int bad, rc = -1;
+	int rc = -1;
 
 	if (api_body_object(r, &o) != 0)
 		return -1;
 	data = jv_object_get(jv_copy(o), jv_string("data"));
-	if (api_spool_create(r) != 0)
-		goto out;
 	if (api_members_known(r, o, names) != 0)
 		goto out;
 	if (jv_get_kind(data) != JV_KIND_OBJECT) {
@@ -234,22 +221,11 @@ patch_spool(struct sm_api_req *r, const struct sm_prop *p)
 	jv_free(ext);
 	data = jv_object_set(data, jv_string("external_id"),
 	    jv_string(p->external_id));
-	sm_buf_init(&b);
-	if (sm_canon(data, NULL, 0, &b) != 0) {
-		sm_buf_free(&b);
+	if (sm_canon(data, NULL, 0, b) != 0) {
 		api_fail(r, 422, "%s", sm_errmsg());
 		goto out;
 	}
-	sm_buf_addc(&b, '\n');
-	bad = fwrite(b.data, 1, b.len, r->spool) != b.len;
-	bad |= fclose(r->spool) != 0;
-	r->spool = NULL;
-	sm_buf_free(&b);
-	if (bad) {
-		api_fail(r, 500, "internal error");
-		r->resp.detail = sm_xstrdup("cannot write the spool file");
-	} else
-		rc = 0;
+	rc = 0;
 out:
 	jv_free(data);
 	jv_free(o);
@@ -265,10 +241,12 @@ api_patch(struct sm_api_req *r)
 	struct import_log l;
 	struct sm_prop p;
 	struct sm_run run;
+	struct sm_buf rec;
 	struct page pg;
 	int rc;
 
 	memset(&l, 0, sizeof(l));
+	sm_buf_init(&rec);
 	if (api_endpoint(r, SM_TARGET, 0, &e) != 0)
 		return;
 	sm_prop_init(&p, SM_TARGET, e.id);
@@ -282,12 +260,12 @@ api_patch(struct sm_api_req *r)
 		goto out;
 	}
 	/* The edit is an import of one merge patch: snapshot, run, log. */
-	if (patch_spool(r, &p) != 0)
+	if (patch_record(r, &p, &rec) != 0)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.merge = 1;
 	o.strict = 1;
-	if (import_run(r, &e, &o, &l, &st, &run) != 0)
+	if (import_run(r, &e, rec.data, rec.len, &o, &l, &st, &run) != 0)
 		goto out;
 	/* The answer is the property alone, not a list of it. */
 	api_page_start(r, &pg);
@@ -303,6 +281,7 @@ api_patch(struct sm_api_req *r)
 	}
 out:
 	import_log_free(&l);
+	sm_buf_free(&rec);
 	sm_prop_free(&p);
 	sm_endpoint_free(&e);
 }

@@ -1,4 +1,5 @@
 /* See LICENSE file for copyright and license details. */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -28,18 +29,18 @@
  *	step	refusal
  *	begin	404 unknown path, 405 known path and another method,
  *		401 no or bad key, 413 a Content-Length over the limit
- *	feed	413 once the bytes read pass the limit, 400 a records
- *		body that is no {"data":[...]}
- *	finish	400 malformed JSON, 404 no such id in this tenant,
+ *	feed	413 once the bytes read pass the limit
+ *	finish	400 malformed JSON (a records body that is no
+ *		{"data":[...]}), 404 no such id in this tenant,
  *		409 a taken name, 422 valid JSON of the wrong content,
  *		503 tenant busy; 500 anything else
  *
  * Records are never held in memory: an import body streams into a spool
- * file, one record a line, which sm_import() then reads like any input
- * file.  A {"data":[...]} body is split element by element on the way
- * (split_byte of body.c), so that a rejected record is reported with its
- * position in data as its line.  Lists stream into a file too, which
- * the server sends as the response body.
+ * file as it comes, which the one reader of records (input.c) reads,
+ * mapped, through sm_import_buf(); of a {"data":[...]} body it reads the
+ * data array, and a rejected record is named by its position in data.
+ * Long lists go to a file too, which the server sends as the response
+ * body.
  */
 
 static void h_health(struct sm_api_req *);
@@ -417,7 +418,7 @@ decoy_create(struct sm_api *api)
  * The API's words for the marks of lib messages (sm_wording_set): its
  * query parameters and body members.
  */
-static const struct sm_wording api_words[] = {
+static const struct sm_wording api_wording[] = {
 	{ "accept_manual", "accept_manual" },
 	{ "allow_mass_delete", "allow_mass_delete=true" },
 	{ "complete", "complete=true" },
@@ -439,7 +440,7 @@ sm_api_new(struct sm_api **out, const struct sm_config *cfg)
 	int rc;
 
 	*out = NULL;
-	sm_wording_set(api_words);
+	sm_wording_set(api_wording);
 	if (sodium_init() < 0)
 		return sm_error(SM_EINTERNAL, "cannot initialise libsodium");
 	api = sm_xcalloc(1, sizeof(*api));
@@ -589,6 +590,8 @@ sm_api_end(struct sm_api_req *r)
 		return;
 	if (r->spool != NULL)
 		fclose(r->spool);
+	if (r->spool_map != NULL)
+		munmap((void *)r->spool_map, r->spool_size);
 	if (r->spool_fd >= 0)
 		close(r->spool_fd);
 	else if (r->spool_path != NULL)

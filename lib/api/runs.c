@@ -124,19 +124,18 @@ api_cleanup(struct sm_api_req *r)
 	api_reply(r, 200, &b);
 }
 
-static void
-diff_reject(const char *file, size_t line, const char *reason, void *arg)
+static int
+diff_reject(const struct sm_reject *rej, void *arg)
 {
-	(void)file;
-	(void)line;
-	(void)reason;
+	(void)rej;
 	(void)arg;
+	return 0;
 }
 
 static void
-diff_warn(const char *msg, void *arg)
+diff_warn(const struct sm_warning *w, void *arg)
 {
-	(void)msg;
+	(void)w;
 	(void)arg;
 }
 
