@@ -91,40 +91,46 @@ buf_vaddf(struct sm_buf *b, const char *fmt, va_list ap)
 	b->len += (size_t)n;
 }
 
+/*
+ * fmt with its marks worded, in worded, or fmt as it is (no marks, or
+ * too long to word).  Only a format is worded: an argument (a user's
+ * name) never is.
+ */
+#define WORDED_MAX 512
+static const char *
+worded_fmt(const char *fmt, char worded[WORDED_MAX])
+{
+	if (strchr(fmt, '{') != NULL && sm_word(fmt, worded, WORDED_MAX) == 0)
+		return worded;
+	return fmt;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 void
 sm_buf_addw(struct sm_buf *b, const char *fmt, ...)
 {
-	char worded[512];
+	char worded[WORDED_MAX];
 	va_list ap;
 
-	if (strchr(fmt, '{') != NULL && sm_word(fmt, worded, sizeof(worded)) == 0)
-		fmt = worded;
 	va_start(ap, fmt);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	buf_vaddf(b, fmt, ap);
-#pragma GCC diagnostic pop
+	buf_vaddf(b, worded_fmt(fmt, worded), ap);
 	va_end(ap);
 }
 
 int
 sm_error(int rc, const char *fmt, ...)
 {
-	char worded[512];
+	char worded[WORDED_MAX];
 	va_list ap;
 
-	/* Only the format is worded: an argument (a user's name) never is. */
-	if (strchr(fmt, '{') != NULL && sm_word(fmt, worded, sizeof(worded)) == 0)
-		fmt = worded;
 	va_start(ap, fmt);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
-#pragma GCC diagnostic pop
+	vsnprintf(errmsg, sizeof(errmsg), worded_fmt(fmt, worded), ap);
 	va_end(ap);
 	errcode = rc;
 	return rc;
 }
+#pragma GCC diagnostic pop
 
 const char *
 sm_errmsg(void)
