@@ -202,7 +202,7 @@ check_orphans(struct checker *c)
 	    "running' FROM runs WHERE status = 'running'", "orphan");
 }
 
-/* The change log against the rows it names (prop.c says what it checks). */
+/* The change log against the rows it names (store.c says what it checks). */
 static int
 log_mismatch(const char *msg, void *arg)
 {

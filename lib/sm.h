@@ -847,7 +847,7 @@ int sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
 int sm_run_history(struct sm_db *db, const char *kind, int64_t source_id,
     int64_t target_id, FILE *f);
 
-/* prop.c: property rows, snapshots and the change log */
+/* store.c: property rows, snapshots and the change log */
 
 /* A property row of a source or target, as stored. */
 struct sm_prop {
@@ -908,7 +908,7 @@ int sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
 /*
  * The rest of the store: every statement that names the property,
  * snapshot and change log tables (source_properties, target_properties,
- * snapshots, changes, sync_state) is in prop.c.  (Lib's own plumbing: to
+ * snapshots, changes, sync_state) is in store.c.  (Lib's own plumbing: to
  * move to the private header.)  Iterators call fn for each row with
  * strings valid until fn returns; fn's non-zero return stops them and is
  * returned (sm_prop_page: a positive one stops quietly).
@@ -1153,7 +1153,7 @@ struct sm_cleanup_stats;
 int sm_prop_purge(struct sm_db *db, int64_t snap_cut, int64_t runs_cut,
     int keep, struct sm_cleanup_stats *st);
 
-/* prop.c, for import.c and diff.c */
+/* store.c, for import.c and diff.c */
 
 /*
  * Loads only what an import decides on into p (side and owner set): id

@@ -23,7 +23,7 @@
  * later than T it can only be the earliest when nothing was written in
  * between, so it gives the right answer too.  A point-in-time restore
  * writes this version into every row where it differs from the row.
- * The statements that find the version are prop.c's (sm_prop_versions).
+ * The statements that find the version are store.c's (sm_prop_versions).
  */
 
 static const char *

@@ -52,7 +52,7 @@ struct syncer {
 	struct sm_buf data, msg;
 };
 
-/* A source row (struct sm_prop_row) and its target row: prop.c's. */
+/* A source row (struct sm_prop_row) and its target row: store.c's. */
 
 /* The target's hash of canonical data: only the global hash_ignore. */
 static int

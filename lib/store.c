@@ -1,4 +1,10 @@
 /* See LICENSE file for copyright and license details. */
+/*
+ * The store: the only SQL that names the property tables
+ * (source_properties, target_properties), the snapshots, the change log
+ * (changes) and the sync cursor (sync_state).  The operations call these
+ * functions (declared in sm-private.h); none writes such SQL of its own.
+ */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
