@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 char **
 sm_ignore_list(const struct sm_config *cfg, const struct sm_endpoint *e,

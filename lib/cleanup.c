@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * Retention (SPEC §5.6), in one transaction per tenant:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The decision for one source property S against the target row R of the
