@@ -265,7 +265,7 @@ struct sm_target_row {
 	int64_t seq;
 };
 
-/* sync.c's: the source row of external_id, or of id, into fn (or none). */
+/* For sync.c: the source row of external_id, or of id, into fn (or none). */
 int sm_prop_source_row(struct sm_db *db, int64_t source_id,
     const char *external_id, int (*fn)(const struct sm_prop_row *, void *),
     void *arg);
