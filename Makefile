@@ -34,7 +34,10 @@ SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
 	t/9100-crash.t t/9101-signals-commit.t t/9400-valgrind.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
+# sm.h is the library as front ends see it; sm-private.h is lib's own
+# plumbing, included by lib/ and t/ only.
 HDR = lib/sm.h
+PRIV_HDR = lib/sm-private.h
 LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # The HTTP front end, an archive of its own: only sm-serve links it (and
@@ -59,13 +62,13 @@ MAN7 = $(wildcard man/*.7)
 all: $(BIN)
 
 # Every object depends on the Makefile too: a change of flags rebuilds.
-lib/%.o: lib/%.c $(HDR) Makefile
+lib/%.o: lib/%.c $(HDR) $(PRIV_HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The migrations, embedded as C strings: SQL stays plain SQL in schema/.
 lib/schema.c: $(SCHEMA) Makefile
 	@{ echo '/* Generated from the schema directory by make: do not edit. */'; \
-	echo '#include "sm.h"'; \
+	echo '#include "sm-private.h"'; \
 	echo 'const struct sm_migration sm_migrations[] = {'; \
 	for f in $(SCHEMA); do \
 		n=$$(basename $$f .sql); v=$$(echo $$n | sed 's/-.*//; s/^0*//'); \
@@ -88,6 +91,10 @@ lib/api/docs.c: lib/www/docs.html lib/embed.sh
 
 lib/api/%.o: lib/api/%.c $(HDR) $(API_HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(HTTPD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The PATCH of a property reads the row itself (struct sm_prop), till it
+# calls sm_prop_external_id().
+lib/api/import.o: $(PRIV_HDR)
 
 lib/api/libsmapi.a: $(API_OBJ)
 	rm -f $@
@@ -116,7 +123,8 @@ bin/sm-%: bin/sm-%.c bin/libcli.a lib/libsm.a $(CLI_HDR) $(HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< bin/libcli.a \
 	    lib/libsm.a $(LIBS)
 
-t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR) Makefile
+t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR) \
+    $(PRIV_HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(CFLAGS) $(LDFLAGS) -It -o $@ $< lib/libsm.a $(LIBS)
 
 # Nothing at all when the libraries and tools of DEB_PACKAGES are here;
@@ -190,7 +198,8 @@ FUZZ_CFLAGS = $(filter-out $(WERROR), $(SM_CFLAGS)) -g -O1 \
 	-fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 
-$(FUZZ_DIR)/fuzz-record: t/fuzz/fuzz-record.c $(FUZZ_SRC) $(HDR) Makefile
+$(FUZZ_DIR)/fuzz-record: t/fuzz/fuzz-record.c $(FUZZ_SRC) $(HDR) $(PRIV_HDR) \
+    Makefile
 	mkdir -p $(FUZZ_DIR)/corpus
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    t/fuzz/fuzz-record.c $(FUZZ_SRC) $(LIBS)
@@ -203,7 +212,7 @@ fuzz: $(FUZZ_DIR)/fuzz-record
 # make fuzz-fastrec: sm_rec_fast() against the slow path it replaces
 # (t/fuzz/fuzz-fastrec.c), with its own working corpus.
 $(FUZZ_DIR)/fuzz-fastrec: t/fuzz/fuzz-fastrec.c t/fastrec-compare.h $(FUZZ_SRC) \
-    lib/fastrec.c $(HDR) Makefile
+    lib/fastrec.c $(HDR) $(PRIV_HDR) Makefile
 	mkdir -p $(FUZZ_DIR)/corpus-fastrec
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ \
 	    t/fuzz/fuzz-fastrec.c $(FUZZ_SRC) lib/fastrec.c $(LIBS)

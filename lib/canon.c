@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 #define TWO53		9007199254740992.0
 #define LOCAL_KEYS	256	/* keys sorted without touching the heap */

@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 char **
 sm_ignore_list(const struct sm_config *cfg, const struct sm_endpoint *e,
@@ -202,7 +203,7 @@ check_orphans(struct checker *c)
 	    "running' FROM runs WHERE status = 'running'", "orphan");
 }
 
-/* The change log against the rows it names (prop.c says what it checks). */
+/* The change log against the rows it names (store.c says what it checks). */
 static int
 log_mismatch(const char *msg, void *arg)
 {

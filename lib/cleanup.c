@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * Retention (SPEC §5.6), in one transaction per tenant:
@@ -32,7 +33,7 @@
 #define DAY_MS	INT64_C(86400000)
 
 /*
- * The statements are prop.c's (sm_prop_purge(), with the index each one
+ * The statements are store.c's (sm_prop_purge(), with the index each one
  * goes through); t/6001-sm-cleanup-cost.t holds their query plans.
  */
 
@@ -67,7 +68,7 @@ sm_cleanup(struct sm_db *db, const struct sm_cleanup_opts *o,
 	snap_cut = cutoff(now, o->days);
 	runs_cut = cutoff(now, o->runs_days);
 	/*
-	 * Foreign key actions off for the run log (prop.c's statements do
+	 * Foreign key actions off for the run log (store.c's statements do
 	 * them by hand, see OLD_RUNS there); the pragma only takes effect
 	 * outside a transaction, and is per connection.
 	 */

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 struct stmt_cache {
 	const char *sql;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * What differs, field by field (SPEC §5.4).  Every mode comes down to a

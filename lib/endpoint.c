@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 static const char *const source_types[] = {
 	"json", "scraped", "manual", "api", NULL

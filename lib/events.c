@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 struct printer {
 	struct sm_buf b;

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The fast path of import (SPEC §2): from the bytes of one record to its

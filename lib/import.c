@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The decision for one input record against its stored row:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The one input loop of every command.  A file is read through a fixed

@@ -1,5 +1,6 @@
 /* See LICENSE file for copyright and license details. */
 #include "sm.h"
+#include "sm-private.h"
 
 jv
 sm_merge_patch(jv target, jv patch)

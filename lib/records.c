@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The one record loop (in the manner of mblaze's blaze822_loop): the

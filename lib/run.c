@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 static int
 step_done(struct sm_db *db, sqlite3_stmt *stmt, const char *what)

@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The version of a property at time T (SPEC §5.5).  Every write of a
@@ -23,7 +24,7 @@
  * later than T it can only be the earliest when nothing was written in
  * between, so it gives the right answer too.  A point-in-time restore
  * writes this version into every row where it differs from the row.
- * The statements that find the version are prop.c's (sm_prop_versions).
+ * The statements that find the version are store.c's (sm_prop_versions).
  */
 
 static const char *
@@ -90,6 +91,39 @@ sm_snap_cat(struct sm_db *db, const struct sm_endpoint *e, char *const *ids,
 	    cat_one, &c);
 	sm_buf_free(&c.b);
 	sm_buf_free(&idb);
+	return rc;
+}
+
+struct cat_page {
+	enum sm_side side;
+	struct sm_buf b;
+	int (*fn)(int64_t, const char *, size_t, void *);
+	void *arg;
+};
+
+static int
+cat_page_one(const struct sm_prop_view *v, void *arg)
+{
+	struct cat_page *c = arg;
+
+	sm_prop_record(&c->b, c->side, v);
+	return c->fn(v->id, c->b.data, c->b.len, c->arg);
+}
+
+int
+sm_snap_cat_page(struct sm_db *db, const struct sm_endpoint *e, int manual,
+    int64_t id, int64_t after, int64_t limit,
+    int (*fn)(int64_t, const char *, size_t, void *), void *arg)
+{
+	struct cat_page c;
+	int rc;
+
+	c.side = e->side;
+	c.fn = fn;
+	c.arg = arg;
+	sm_buf_init(&c.b);
+	rc = sm_prop_page(db, e, manual, id, after, limit, cat_page_one, &c);
+	sm_buf_free(&c.b);
 	return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 /*
  * The decision for one source property S against the target row R of the
@@ -52,7 +53,7 @@ struct syncer {
 	struct sm_buf data, msg;
 };
 
-/* A source row (struct sm_prop_row) and its target row: prop.c's. */
+/* A source row (struct sm_prop_row) and its target row: store.c's. */
 
 /* The target's hash of canonical data: only the global hash_ignore. */
 static int

@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 #define KEY_RANDOM_BYTES 32	/* 256 bits from the OS CSPRNG */
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 static _Thread_local char errmsg[1024];
 static _Thread_local int errcode;

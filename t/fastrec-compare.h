@@ -4,7 +4,8 @@
  * (t/unit-fastrec.c) and the fuzzer (t/fuzz/fuzz-fastrec.c): sm_rec_fast()
  * must give what the slow path gives, sm_json_parse() + sm_rec_key() +
  * sm_rec_digest(): the same return code and reason, and the same key,
- * canonical form and hash.  Needs <stdio.h>, <string.h>, <jv.h>, "sm.h".
+ * canonical form and hash.  Needs <stdio.h>, <string.h>, <jv.h>,
+ * "sm-private.h".
  */
 
 /* One outcome of either path. */

@@ -2,7 +2,7 @@
 /*
  * unit-cleanup-plan FILE: prints the query plan of every statement
  * sm-cleanup runs, on the tenant file FILE, one line per plan step:
- * "NAME<TAB>DETAIL".  The statements are prop.c's own (included
+ * "NAME<TAB>DETAIL".  The statements are store.c's own (included
  * here), so t/6001-sm-cleanup-cost.t checks what really runs.
  */
 #include <stdio.h>
@@ -10,7 +10,7 @@
 
 #include <sqlite3.h>
 
-#include "../lib/prop.c"
+#include "../lib/store.c"
 
 static const struct {
 	const char *name;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 #include "tap.h"
 
 #define A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

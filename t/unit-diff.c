@@ -7,6 +7,7 @@
 #include <jv.h>
 
 #include "sm.h"
+#include "sm-private.h"
 #include "tap.h"
 
 /* JSON text to jv; "-" is an absent document. */

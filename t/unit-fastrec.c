@@ -18,6 +18,7 @@
 #include <jv.h>
 
 #include "sm.h"
+#include "sm-private.h"
 #include "tap.h"
 #include "fastrec-compare.h"
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sm.h"
+#include "sm-private.h"
 #include "tap.h"
 
 static char dir[1024];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sm.h"
+#include "sm-private.h"
 #include "sm-api.h"
 #include "api.h"
 

@@ -7,19 +7,10 @@
 
 /* GET /sources/{id}/properties and /targets/{id}/properties */
 
-struct props_page {
-	struct page *pg;
-	enum sm_side side;
-	struct sm_buf b;
-};
-
 static int
-props_add(const struct sm_prop_view *v, void *arg)
+props_add(int64_t id, const char *rec, size_t len, void *arg)
 {
-	struct props_page *p = arg;
-
-	sm_prop_record(&p->b, p->side, v);
-	return api_page_add(p->pg, v->id, p->b.data, p->b.len) == PAGE_FULL;
+	return api_page_add(arg, id, rec, len) == PAGE_FULL;
 }
 
 /*
@@ -30,16 +21,8 @@ int
 api_props_walk(struct sm_db *db, const struct sm_endpoint *e, int manual,
     int64_t id, struct page *pg)
 {
-	struct props_page p;
-	int rc;
-
-	p.pg = pg;
-	p.side = e->side;
-	sm_buf_init(&p.b);
-	rc = sm_prop_page(db, e, manual, id, pg->after,
-	    pg->limit < 0 ? -1 : pg->limit + 1, props_add, &p);
-	sm_buf_free(&p.b);
-	return rc;
+	return sm_snap_cat_page(db, e, manual, id, pg->after,
+	    pg->limit < 0 ? -1 : pg->limit + 1, props_add, pg);
 }
 
 void

@@ -17,6 +17,7 @@
 #include <jv.h>
 
 #include "sm.h"
+#include "sm-private.h"
 #include "../fastrec-compare.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -27,6 +27,7 @@
 #include <jv.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 #define CHECK(c) do { if (!(c)) { \
 	fprintf(stderr, "fuzz-record: %s:%d: %s\n", __FILE__, __LINE__, #c); \

@@ -1,4 +1,10 @@
 /* See LICENSE file for copyright and license details. */
+/*
+ * The store: the only SQL that names the property tables
+ * (source_properties, target_properties), the snapshots, the change log
+ * (changes) and the sync cursor (sync_state).  The operations call these
+ * functions (declared in sm-private.h); none writes such SQL of its own.
+ */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "sm.h"
+#include "sm-private.h"
 
 void
 sm_prop_init(struct sm_prop *p, enum sm_side side, int64_t owner)
@@ -139,6 +146,26 @@ sm_prop_get_id(struct sm_db *db, struct sm_prop *p, int64_t id)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, id);
 	return load(db, p, stmt);
+}
+
+int
+sm_prop_external_id(struct sm_db *db, const struct sm_endpoint *e,
+    int64_t id, char **ext)
+{
+	struct sm_prop p;
+	int rc;
+
+	*ext = NULL;
+	sm_prop_init(&p, e->side, e->id);
+	if ((rc = sm_prop_get_id(db, &p, id)) == 1 &&
+	    (p.owner != e->id || p.deleted_at >= 0))
+		rc = 0;
+	if (rc == 1) {
+		*ext = p.external_id;
+		p.external_id = NULL;
+	}
+	sm_prop_free(&p);
+	return rc;
 }
 
 static void
