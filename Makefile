@@ -92,10 +92,6 @@ lib/api/docs.c: lib/www/docs.html lib/embed.sh
 lib/api/%.o: lib/api/%.c $(HDR) $(API_HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(HTTPD_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-# The PATCH of a property reads the row itself (struct sm_prop), till it
-# calls sm_prop_external_id().
-lib/api/import.o: $(PRIV_HDR)
-
 lib/api/libsmapi.a: $(API_OBJ)
 	rm -f $@
 	$(AR) rc $@ $(API_OBJ)

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "sm.h"
-#include "sm-private.h"
 #include "sm-api.h"
 #include "api.h"
 
@@ -194,7 +193,7 @@ out:
  * external_id that picks the row.  Returns 0, or -1 answered.
  */
 static int
-patch_record(struct sm_api_req *r, const struct sm_prop *p, struct sm_buf *b)
+patch_record(struct sm_api_req *r, const char *key, struct sm_buf *b)
 {
 	static const char *const names[] = { "data", NULL };
 	jv o, data, ext;
@@ -213,7 +212,7 @@ patch_record(struct sm_api_req *r, const struct sm_prop *p, struct sm_buf *b)
 	ext = jv_object_get(jv_copy(data), jv_string("external_id"));
 	if (jv_get_kind(ext) != JV_KIND_INVALID &&
 	    (jv_get_kind(ext) != JV_KIND_STRING ||
-	    strcmp(jv_string_value(ext), p->external_id) != 0)) {
+	    strcmp(jv_string_value(ext), key) != 0)) {
 		jv_free(ext);
 		api_fail(r, 422, "the external_id of a property cannot be "
 		    "patched");
@@ -221,7 +220,7 @@ patch_record(struct sm_api_req *r, const struct sm_prop *p, struct sm_buf *b)
 	}
 	jv_free(ext);
 	data = jv_object_set(data, jv_string("external_id"),
-	    jv_string(p->external_id));
+	    jv_string(key));
 	if (sm_canon(data, NULL, 0, b) != 0) {
 		api_fail(r, 422, "%s", sm_errmsg());
 		goto out;
@@ -240,9 +239,10 @@ api_patch(struct sm_api_req *r)
 	struct sm_import_stats st;
 	struct sm_endpoint e;
 	struct import_log l;
-	struct sm_prop p;
 	struct sm_run run;
 	struct sm_buf rec;
+	int64_t id = api_id_of(r, 1);
+	char *key = NULL;
 	struct page pg;
 	int rc;
 
@@ -250,18 +250,17 @@ api_patch(struct sm_api_req *r)
 	sm_buf_init(&rec);
 	if (api_endpoint(r, SM_TARGET, 0, &e) != 0)
 		return;
-	sm_prop_init(&p, SM_TARGET, e.id);
-	if ((rc = sm_prop_get_id(r->db, &p, api_id_of(r, 1))) < 0) {
+	if ((rc = sm_prop_external_id(r->db, &e, id, &key)) < 0) {
 		api_fail_rc(r, rc);
 		goto out;
 	}
-	if (rc == 0 || p.owner != e.id || p.deleted_at >= 0) {
+	if (rc == 0) {
 		api_fail(r, 404, "no property %s on target '%s'", r->ids[1],
 		    e.name);
 		goto out;
 	}
 	/* The edit is an import of one merge patch: snapshot, run, log. */
-	if (patch_record(r, &p, &rec) != 0)
+	if (patch_record(r, key, &rec) != 0)
 		goto out;
 	memset(&o, 0, sizeof(o));
 	o.merge = 1;
@@ -271,18 +270,18 @@ api_patch(struct sm_api_req *r)
 	/* The answer is the property alone, not a list of it. */
 	api_page_start(r, &pg);
 	sm_buf_reset(&pg.mem);
-	rc = api_props_walk(r->db, &e, 0, p.id, &pg);
+	rc = api_props_walk(r->db, &e, 0, id, &pg);
 	if (rc == 0 && pg.n == 1) {
 		api_page_put(&pg, "\n", 1);
 		api_page_reply(&pg);
 	} else {
 		api_page_abort(&pg);
 		api_fail_rc(r, rc != 0 ? rc : sm_error(SM_EINTERNAL, "property "
-		    "%" PRId64 " is gone after its patch", p.id));
+		    "%" PRId64 " is gone after its patch", id));
 	}
 out:
 	import_log_free(&l);
 	sm_buf_free(&rec);
-	sm_prop_free(&p);
+	free(key);
 	sm_endpoint_free(&e);
 }
