@@ -3,7 +3,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/serve.sh"
-plan 251
+plan 255
 
 printf 'admin-key-for-tests\n' >admin.key
 chmod 600 admin.key
@@ -278,6 +278,12 @@ expect 'mismatched brackets' 400 POST /sources/1/import -H "$KA" -H "$J" \
     -d '{"data":[{"id":"P1"]}'
 expect 'trailing data' 400 POST /sources/1/import -H "$KA" -H "$J" \
     -d '{"data":[]} x'
+expect 'a member after data' 400 POST /sources/1/import -H "$KA" -H "$J" \
+    -d '{"data":[{"id":"P1"}],"more":[]}'
+check 'names the text after the array' jq_q '.error | test("^malformed JSON: text after the end of the array")'
+expect 'a line break inside a string' 400 POST /sources/1/import -H "$KA" \
+    -H "$J" -d "$(printf '{"data":[{"id":"P1","t":"a\nb"}]}')"
+check 'is malformed JSON, nothing written' jq_q '.error | test("^malformed JSON")'
 expect 'no data member' 422 POST /sources/1/import -H "$KA" -H "$J" \
     -d '{"records":[]}'
 expect 'data not an array' 422 POST /sources/1/import -H "$KA" -H "$J" \
