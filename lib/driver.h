@@ -1,0 +1,89 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * driver.h: how sm reaches a target for real (SPEC §5.8, §5.9).  A kind of
+ * target system is one file, lib/drv-NAME.c, that fills in a struct
+ * sm_driver and is listed in the table of conn.c; push.c and pull.c
+ * call nothing else.  Included by lib/ and the unit tests only.
+ *
+ * The verdict of an operation is its return value: 0 delivered (or read),
+ * SM_TRANSIENT (the target is unreachable or busy: try again later; the
+ * change stays pending), SM_PERMANENT (the target refused this record: it
+ * is marked failed with the reason, the push goes on with the others),
+ * SM_CONFLICT (the target no longer holds what was last delivered: a
+ * manual edit, flagged, never overwritten).  The reason is written to why
+ * and never holds a password or token.
+ */
+#ifndef SM_DRIVER_H
+#define SM_DRIVER_H
+
+#include "sm-private.h"
+
+enum {
+	SM_TRANSIENT = 1,
+	SM_PERMANENT = 2,
+	SM_CONFLICT = 3
+};
+
+/*
+ * A target's connection: its stored config (a JSON object) with the
+ * config file's targets.NAME filled in under it and every ${NAME}
+ * expanded from the environment, *_file values read.  Secrets live here
+ * only in memory, never in the tenant file, stdout, stderr or a log.
+ */
+struct sm_conn {
+	const char *target;	/* the target's name, for messages */
+	const char *type;	/* website, database, api, cms, file */
+	const char *driver;	/* the driver's name: "postgresql", "sqlite",
+				   "files", "http" */
+	jv config;		/* the expanded object; owned */
+};
+
+/* One record as the real target holds it (list) or is to hold it (put). */
+struct sm_drec {
+	const char *external_id;
+	const char *data;	/* canonical JSON text of the record */
+	size_t len;
+	const char *hash;	/* sm's hash of data (put), or NULL */
+	const char *expect;	/* put and del: the hash last delivered, to
+				   compare before writing (NULL: none was) */
+};
+
+struct sm_driver {
+	const char *name;
+	/*
+	 * Checks a connection's config without connecting (target add and
+	 * change): 0, or SM_ECONFIG naming the key.
+	 */
+	int (*check)(const struct sm_conn *c);
+	/*
+	 * Connects: 0, SM_ECONFIG, or SM_TRANSIENT when the target cannot
+	 * be reached now.  *d is the driver's state.
+	 */
+	int (*open)(void **d, const struct sm_conn *c, struct sm_buf *why);
+	/* A batch of puts and dels, acknowledged as a whole by commit. */
+	int (*begin)(void *d, struct sm_buf *why);
+	int (*put)(void *d, const struct sm_drec *r, struct sm_buf *why);
+	int (*del)(void *d, const struct sm_drec *r, struct sm_buf *why);
+	/*
+	 * Makes the batch durable on the target: only then are its records
+	 * delivered.  A verdict for the whole batch (SM_PERMANENT: none of it
+	 * was kept; push.c then delivers its records one by one to find the
+	 * one at fault).
+	 */
+	int (*commit)(void *d, struct sm_buf *why);
+	/* Drops a batch not committed. */
+	void (*rollback)(void *d);
+	/*
+	 * Calls fn for every record the target holds (pull); a non-zero
+	 * return of fn stops it with that value.  The record's hash is
+	 * sm's (of data), or NULL for push.c to compute.
+	 */
+	int (*list)(void *d, int (*fn)(const struct sm_drec *r, void *arg),
+	    void *arg, struct sm_buf *why);
+	void (*close)(void *d);
+};
+
+/* The driver of a connection's kind, or NULL. */
+const struct sm_driver *sm_driver_of(const struct sm_conn *c);
+
+#endif
