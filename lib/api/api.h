@@ -115,8 +115,6 @@ struct sm_api_req {
 	uint64_t body_len;
 	struct sm_buf body;	/* BODY_JSON */
 	FILE *spool;		/* BODY_RECORDS: the body as it came */
-	char *spool_path;
-	int spool_fd;		/* -1, or what spool_path names */
 	const char *spool_map;	/* the spool, mapped once the body ended */
 	size_t spool_size;
 	int envelope;		/* the body is {"data":[...]} (its type) */
@@ -172,8 +170,6 @@ int api_spool_close(struct sm_api_req *r);
  */
 int api_records(struct sm_api_req *r, const char **p, size_t *n,
     int *one_array);
-/* Creates the spool file of r.  Returns 0, or -1 with 500 answered. */
-int api_spool_create(struct sm_api_req *r);
 /*
  * The JSON body as an object: 0 with a new reference in *v, or -1 with
  * 400 (malformed) or 422 (not an object) answered.

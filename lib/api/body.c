@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,47 +142,12 @@ too_large(struct sm_api_req *r)
 		    "(serve.max_body_bytes)", r->body_max);
 }
 
-/*
- * Creates the spool file, named (sm_import reads files by name) and
- * removed by sm_api_end.  Where the system can name an open file
- * (/dev/fd), the file is unlinked at once and named by its descriptor, so
- * that a crash of the server leaves nothing behind.  Returns 0, or -1
- * with 500 answered.
- */
-int
-api_spool_create(struct sm_api_req *r)
+/* Creates the spool file of r, gone from the directory.  0, or -1 answered. */
+static int
+spool_create(struct sm_api_req *r)
 {
-	const char *dir = getenv("TMPDIR");
-	struct stat a, b;
-	char byfd[32];
-	int fd, wfd = -1;
-
-	if (dir == NULL || dir[0] == '\0')
-		dir = "/tmp";
-	r->spool_path = sm_xmalloc(strlen(dir) + 32);
-	sprintf(r->spool_path, "%s/sm-serve.XXXXXX", dir);
-	if ((fd = mkstemp(r->spool_path)) >= 0 &&
-	    (wfd = dup(fd)) >= 0 &&
-	    (r->spool = fdopen(wfd, "w")) != NULL) {
-		snprintf(byfd, sizeof(byfd), "/dev/fd/%d", fd);
-		if (fstat(fd, &a) == 0 && stat(byfd, &b) == 0 &&
-		    a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-			unlink(r->spool_path);
-			free(r->spool_path);
-			r->spool_path = sm_xstrdup(byfd);
-			r->spool_fd = fd;
-		} else
-			close(fd);
+	if ((r->spool = api_anon_file()) != NULL)
 		return 0;
-	}
-	if (wfd >= 0)
-		close(wfd);
-	if (fd >= 0) {
-		close(fd);
-		unlink(r->spool_path);
-	}
-	free(r->spool_path);
-	r->spool_path = NULL;
 	api_fail(r, 500, "internal error");
 	r->resp.detail = sm_xstrdup("cannot create a spool file");
 	return -1;
@@ -223,7 +187,7 @@ api_body_open(struct sm_api_req *r)
 	}
 	if (r->route->body != BODY_RECORDS)
 		return 1;
-	if (api_spool_create(r) != 0)
+	if (spool_create(r) != 0)
 		return 0;
 	/*
 	 * application/json (with parameters, not application/jsonl) is one
@@ -387,21 +351,21 @@ int
 api_spool_close(struct sm_api_req *r)
 {
 	struct stat st;
-	int bad, fd;
+	int bad;
 
-	bad = fclose(r->spool) != 0;
-	r->spool = NULL;
-	fd = r->spool_fd >= 0 ? r->spool_fd : open(r->spool_path, O_RDONLY);
-	if (!bad && fd >= 0 && fstat(fd, &st) == 0) {
+	bad = fflush(r->spool) != 0 || ferror(r->spool) ||
+	    fstat(fileno(r->spool), &st) != 0;
+	if (!bad) {
 		r->spool_size = (size_t)st.st_size;
 		if (r->spool_size > 0 && (r->spool_map = mmap(NULL,
-		    r->spool_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED)
+		    r->spool_size, PROT_READ, MAP_PRIVATE, fileno(r->spool),
+		    0)) == MAP_FAILED)
 			r->spool_map = NULL;
 		bad = r->spool_size > 0 && r->spool_map == NULL;
-	} else
-		bad = 1;
-	if (fd >= 0 && fd != r->spool_fd)
-		close(fd);
+	}
+	/* The map stays when the file is closed. */
+	fclose(r->spool);
+	r->spool = NULL;
 	if (bad) {
 		api_fail(r, 500, "internal error");
 		r->resp.detail = sm_xstrdup("cannot write the spool file");

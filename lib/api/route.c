@@ -520,7 +520,6 @@ sm_api_begin(struct sm_api *api, const char *method, const char *path,
 	r->arg = arg;
 	r->path = sm_xstrdup(path);
 	r->resp.fd = -1;
-	r->spool_fd = -1;
 	sm_buf_init(&r->body);
 	sm_buf_init(&r->resp.body);
 	if (find_route(r, method) && authorize(r))
@@ -592,11 +591,6 @@ sm_api_end(struct sm_api_req *r)
 		fclose(r->spool);
 	if (r->spool_map != NULL)
 		munmap((void *)r->spool_map, r->spool_size);
-	if (r->spool_fd >= 0)
-		close(r->spool_fd);
-	else if (r->spool_path != NULL)
-		unlink(r->spool_path);
-	free(r->spool_path);
 	sm_db_close(r->db);
 	api_resp_clear(&r->resp);
 	sm_buf_free(&r->resp.body);
