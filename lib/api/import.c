@@ -14,14 +14,15 @@
  */
 
 /*
- * What an import reports back: rejects and warnings are spooled to files
- * as comma-separated JSON items, so that a body of a million bad records
- * costs disk, not memory.  A record is named by its line, or in a
- * {"data":[...]} body by its position in data.
+ * What an import reports back: rejects and warnings are written as
+ * comma-separated JSON items to pages (memory, then a file past
+ * PAGE_MEM), so that a body of a million bad records costs disk, not
+ * memory.  A record is named by its line, or in a {"data":[...]} body by
+ * its position in data.
  */
 struct import_log {
 	int one_array;
-	FILE *rejects, *warnings;
+	struct page rejects, warnings;
 	uint64_t nrejects, nwarnings;
 	struct sm_buf b;
 	char *malformed;	/* the body's structure is broken: why */
@@ -29,12 +30,20 @@ struct import_log {
 	char *lastwhy;
 };
 
+/* A page of r written as it comes: no '[' of a list. */
 static void
-log_item(FILE *f, uint64_t *n, struct sm_buf *b)
+raw_page(struct sm_api_req *r, struct page *pg)
+{
+	api_page_start(r, pg);
+	sm_buf_reset(&pg->mem);
+}
+
+static void
+log_item(struct page *pg, uint64_t *n, struct sm_buf *b)
 {
 	if ((*n)++ > 0)
-		putc(',', f);
-	fwrite(b->data, 1, b->len - 1, f);	/* without the newline */
+		api_page_put(pg, ",", 1);
+	api_page_put(pg, b->data, b->len - 1);	/* without the newline */
 }
 
 static uint64_t
@@ -60,7 +69,7 @@ on_reject(const struct sm_reject *j, void *arg)
 		sm_jw_null(&l->b, "line");
 	sm_jw_str(&l->b, "error", j->detail);
 	sm_jw_end(&l->b);
-	log_item(l->rejects, &l->nrejects, &l->b);
+	log_item(&l->rejects, &l->nrejects, &l->b);
 	l->last = where(l, j->line, j->rawno);
 	free(l->lastwhy);
 	l->lastwhy = sm_xstrdup(j->detail);
@@ -79,21 +88,32 @@ on_warn(const struct sm_warning *w, void *arg)
 		sm_jw_null(&l->b, "line");
 	sm_jw_str(&l->b, "warning", w->detail);
 	sm_jw_end(&l->b);
-	log_item(l->warnings, &l->nwarnings, &l->b);
+	log_item(&l->warnings, &l->nwarnings, &l->b);
 }
 
-/* Appends the items spooled in f as the array member name of out. */
+/* Appends the items of log as the array member name of out. */
 static void
-copy_items(FILE *out, const char *name, FILE *f)
+copy_items(struct page *out, const char *name, struct page *log)
 {
 	char chunk[8192];
 	size_t n;
 
-	fprintf(out, ",\"%s\":[", name);
-	rewind(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, out);
-	putc(']', out);
+	api_page_put(out, ",\"", 2);
+	api_page_put(out, name, strlen(name));
+	api_page_put(out, "\":[", 3);
+	if (log->out == NULL)
+		api_page_put(out, log->mem.data, log->mem.len);
+	else {
+		if (fflush(log->out) != 0)
+			out->failed = 1;
+		rewind(log->out);
+		while ((n = fread(chunk, 1, sizeof(chunk), log->out)) > 0)
+			api_page_put(out, chunk, n);
+		if (ferror(log->out))
+			out->failed = 1;
+	}
+	out->failed |= log->failed;
+	api_page_put(out, "]", 1);
 }
 
 /* Imports the records p (n) into e; 0, or -1 answered. */
@@ -107,12 +127,8 @@ import_run(struct sm_api_req *r, const struct sm_endpoint *e,
 	memset(l, 0, sizeof(*l));
 	l->one_array = o->one_array;
 	sm_buf_init(&l->b);
-	if ((l->rejects = api_anon_file()) == NULL ||
-	    (l->warnings = api_anon_file()) == NULL) {
-		api_fail(r, 500, "internal error");
-		r->resp.detail = sm_xstrdup("cannot create a log file");
-		return -1;
-	}
+	raw_page(r, &l->rejects);
+	raw_page(r, &l->warnings);
 	o->reject = on_reject;
 	o->warn = on_warn;
 	o->arg = l;
@@ -132,10 +148,8 @@ import_run(struct sm_api_req *r, const struct sm_endpoint *e,
 static void
 import_log_free(struct import_log *l)
 {
-	if (l->rejects != NULL)
-		fclose(l->rejects);
-	if (l->warnings != NULL)
-		fclose(l->warnings);
+	api_page_abort(&l->rejects);
+	api_page_abort(&l->warnings);
 	sm_buf_free(&l->b);
 	free(l->malformed);
 	free(l->lastwhy);
@@ -151,8 +165,8 @@ api_import(struct sm_api_req *r)
 	struct sm_buf b, stats;
 	struct sm_run run;
 	const char *p;
+	struct page out;
 	size_t n;
-	FILE *out;
 
 	memset(&o, 0, sizeof(o));
 	memset(&l, 0, sizeof(l));
@@ -166,23 +180,20 @@ api_import(struct sm_api_req *r)
 	if (api_records(r, &p, &n, &o.one_array) != 0 ||
 	    import_run(r, &e, p, n, &o, &l, &st, &run) != 0)
 		goto out;
-	if ((out = api_anon_file()) == NULL) {
-		api_fail(r, 500, "internal error");
-		goto out;
-	}
 	sm_buf_init(&b);
 	sm_buf_init(&stats);
 	sm_import_stats_json(&st, &stats);
-	/* Open: the rejects and warnings follow, copied from their spools. */
+	/* Open: the rejects and warnings follow, copied from their pages. */
 	sm_jw_result_open(&b, st.rejected ? "partial" : "success",
 	    o.dry_run ? 0 : run.id, stats.data);
-	fwrite(b.data, 1, b.len, out);
-	copy_items(out, "rejects", l.rejects);
-	copy_items(out, "warnings", l.warnings);
-	fputs("}\n", out);
+	raw_page(r, &out);
+	api_page_put(&out, b.data, b.len);
+	copy_items(&out, "rejects", &l.rejects);
+	copy_items(&out, "warnings", &l.warnings);
+	api_page_put(&out, "}\n", 2);
 	sm_buf_free(&b);
 	sm_buf_free(&stats);
-	api_reply_file(r, 200, out);
+	api_page_reply(&out);
 out:
 	import_log_free(&l);
 	sm_endpoint_free(&e);
