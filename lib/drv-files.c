@@ -28,10 +28,12 @@
  * one id.  An id whose name would pass 255 bytes cannot be a file:
  * SM_PERMANENT.
  *
- * A put or del compares before it writes: the file must hold the hash
- * last delivered (expect; absent when none was) or already the new one
- * (a batch delivered but not acknowledged, sent again), else the file
- * was edited, created or deleted by hand: SM_CONFLICT, left as it is.
+ * A put or del with expect compares before it writes: the file must
+ * hold that hash (sm's, of the record read back, with the target's
+ * hash_ignore) or already the new one (a batch delivered but not
+ * acknowledged, sent again), else it was edited or deleted by hand:
+ * SM_CONFLICT, left as it is.  Without expect (a create, or push's
+ * --overwrite-manual) it writes or removes whatever is there.
  * A put writes a temporary file (".sm-PID-N.tmp", synced) in the
  * directory; the batch's commit renames each over its record and
  * unlinks the deleted ones, then syncs the directory once.  A crash
@@ -313,8 +315,9 @@ parse(struct files *f, jv *rec, struct sm_buf *why)
 }
 
 /*
- * How the file f->name stands against r: 0 absent, 1 holds expect, 2
- * holds r->hash already, or a verdict (SM_CONFLICT: anything else).
+ * How the file f->name stands against r->expect (not NULL): 0 absent, 1
+ * holds expect, 2 holds r->hash already, or a verdict (SM_CONFLICT:
+ * anything else).
  */
 static int
 compare(struct files *f, const struct sm_drec *r, struct sm_buf *why)
@@ -351,8 +354,7 @@ compare(struct files *f, const struct sm_drec *r, struct sm_buf *why)
 	if (rc == 0 && r->expect != NULL && strcmp(hash, r->expect) == 0)
 		return 1;
 	sm_buf_reset(why);
-	sm_buf_addf(why, r->expect != NULL ? "'%s/%s' was changed by hand "
-	    "since sm delivered it" : "'%s/%s' was not written by sm",
+	sm_buf_addf(why, "'%s/%s' was changed by hand since sm delivered it",
 	    f->path, name);
 	return SM_CONFLICT;
 }
@@ -466,11 +468,13 @@ check(const struct sm_conn *c)
 		return sm_error(SM_ECONFIG, "target '%s': the connection is "
 		    "not an object", c->target);
 	jv_object_foreach(c->config, k, v) {
+		/* url: the site's address, for people; not read here. */
 		if (rc == 0 && strcmp(jv_string_value(k), "path") != 0 &&
-		    strcmp(jv_string_value(k), "format") != 0)
+		    strcmp(jv_string_value(k), "format") != 0 &&
+		    strcmp(jv_string_value(k), "url") != 0)
 			rc = sm_error(SM_ECONFIG, "target '%s': unknown "
-			    "connection key '%s' (a directory has path and "
-			    "format)", c->target, jv_string_value(k));
+			    "connection key '%s' (a directory has path, "
+			    "format and url)", c->target, jv_string_value(k));
 		jv_free(k);
 		jv_free(v);
 	}
@@ -598,9 +602,9 @@ put(void *d, const struct sm_drec *r, struct sm_buf *why)
 
 	if ((rc = name_of(f, r, why)) != 0)
 		return rc;
-	if ((rc = compare(f, r, why)) == 2)
+	if (r->expect != NULL && (rc = compare(f, r, why)) == 2)
 		return 0;
-	if (rc == 0 && r->expect != NULL) {
+	if (r->expect != NULL && rc == 0) {
 		sm_buf_reset(why);
 		sm_buf_addf(why, "'%s/%s' was deleted by hand since sm "
 		    "delivered it", f->path, f->name.data);
@@ -640,9 +644,9 @@ del(void *d, const struct sm_drec *r, struct sm_buf *why)
 
 	if ((rc = name_of(f, r, why)) != 0)
 		return rc;
-	if ((rc = compare(f, r, why)) == 0)
+	if (r->expect != NULL && (rc = compare(f, r, why)) == 0)
 		return 0;	/* gone already: delivered */
-	if (rc != 1 && rc != 2)
+	if (r->expect != NULL && rc != 1 && rc != 2)
 		return rc;
 	stage(f, NULL);
 	return 0;

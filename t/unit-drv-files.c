@@ -246,6 +246,11 @@ test_check(void)
 	    "check: empty path refused, naming the key");
 	jv_free(c.config);
 	conn_init(&c, "/tmp/x", NULL);
+	c.config = jv_object_set(c.config, jv_string("url"),
+	    jv_string("https://example.com/"));
+	ok(drv->check(&c) == 0, "check: url (the site's address) accepted");
+	jv_free(c.config);
+	conn_init(&c, "/tmp/x", NULL);
 	c.config = jv_object_set(c.config, jv_string("table"), jv_string("t"));
 	ok(drv->check(&c) == SM_ECONFIG && strstr(sm_errmsg(), "'table'"),
 	    "check: unknown key refused, naming it");
@@ -331,6 +336,15 @@ test_json(void)
 	    "the hand edit is left untouched");
 	ok(one(d, 1, &a3, a3.hash) == SM_CONFLICT && exists(dir, "a1.json"),
 	    "delete over a hand edit: SM_CONFLICT, the file stays");
+	spit(dir, "x.json", "{\"by\":\"hand\"}\n");
+	{
+		struct rec x;
+
+		mkrec(&x, "x", "{}");
+		ok(one(d, 1, &x, NULL) == 0 && !exists(dir, "x.json"),
+		    "a delete without expect removes what is there");
+		sm_buf_free(&x.data);
+	}
 
 	unlink(strcat(strcpy(want, dir), "/a1.json"));
 	ok(one(d, 0, &a2, a3.hash) == SM_CONFLICT && !exists(dir, "a1.json") &&
@@ -343,8 +357,10 @@ test_json(void)
 		struct rec c;
 
 		mkrec(&c, "c", "{\"external_id\":\"c\",\"price\":1}");
-		ok(one(d, 0, &c, NULL) == SM_CONFLICT, "a create over a file "
-		    "sm did not write: SM_CONFLICT");
+		ok(one(d, 0, &c, NULL) == 0 && file_is(dir, "c.json",
+		    "{\"external_id\":\"c\",\"price\":1}\n"), "a put "
+		    "without expect (a create, --overwrite-manual) writes "
+		    "over what is there");
 		sm_buf_free(&c.data);
 	}
 	spit(dir, "c.json", "not json\n");
