@@ -18,11 +18,12 @@ HTTPD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 # The Debian packages the build and the tests need (installed by "make deps";
-# xxhash gives xxh128sum, cron gives crontab to check the examples).
+# xxhash gives xxh128sum, cron gives crontab to check the examples, hugo
+# builds the website of the files driver's test).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps
+	bc procps hugo
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,

@@ -36,6 +36,13 @@ struct sm_conn {
 	const char *driver;	/* the driver's name: "postgresql", "sqlite",
 				   "files", "http" */
 	jv config;		/* the expanded object; owned */
+	/*
+	 * The target's hash_ignore (the config's global list, SPEC §2):
+	 * nignore entries, NULL when none.  For a driver that computes sm's
+	 * hash of what the target holds (files) to compare before writing.
+	 */
+	const char *const *ignore;
+	size_t nignore;
 };
 
 /* One record as the real target holds it (list) or is to hold it (put). */
@@ -46,6 +53,11 @@ struct sm_drec {
 	const char *hash;	/* sm's hash of data (put), or NULL */
 	const char *expect;	/* put and del: the hash last delivered, to
 				   compare before writing (NULL: none was) */
+	const char *error;	/* list: not NULL for something the target
+				   holds that is not a record (a file that
+				   does not parse): why; data is then NULL
+				   and external_id names it as the target
+				   does (a file name) */
 };
 
 struct sm_driver {
@@ -82,6 +94,9 @@ struct sm_driver {
 	    void *arg, struct sm_buf *why);
 	void (*close)(void *d);
 };
+
+/* The drivers (drv-*.c). */
+extern const struct sm_driver sm_driver_files;
 
 /* The driver of a connection's kind, or NULL. */
 const struct sm_driver *sm_driver_of(const struct sm_conn *c);
