@@ -158,7 +158,8 @@ scrub_into(struct sm_buf *b, const char *s, char *const *secret, size_t n)
 				if (*p == '\'')
 					p++;
 			} else
-				while (*p != '\0' && strchr(" \t\n\"&", *p) == NULL)
+				while (*p != '\0' &&
+				    strchr(" \t\n\"&", *p) == NULL)
 					p++;
 			sm_buf_adds(b, "password=***");
 			s = p;
@@ -291,8 +292,9 @@ ident_ok(const char *s, size_t n)
 	if (n == 0 || n > IDENT_MAX || (s[0] >= '0' && s[0] <= '9'))
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+		if (s[i] != '_' && !(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9'))
 			return 0;
 	return 1;
 }
@@ -376,8 +378,8 @@ check_columns(const struct sm_conn *c, jv cols)
 	}
 	jv_free(seen);
 	if (rc == 0 && !key)
-		rc = sm_error(SM_ECONFIG, "target '%s': 'columns' must name the "
-		    "key column: \"external_id\": COLUMN", c->target);
+		rc = sm_error(SM_ECONFIG, "target '%s': 'columns' must name "
+		    "the key column: \"external_id\": COLUMN", c->target);
 	if (rc == 0 && n < 2)
 		rc = sm_error(SM_ECONFIG, "target '%s': 'columns' must map a "
 		    "field besides external_id", c->target);

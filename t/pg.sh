@@ -50,7 +50,8 @@ trap 'exit 143' TERM
 pg_start() {
 	if [ ! -d "$PG_DIR/data" ]; then
 		(cd "$PG_DIR" && $pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" \
-		    -U postgres --no-sync -A trust) >"$PG_DIR/initdb.log" 2>&1 || {
+		    -U postgres --no-sync -A trust) >"$PG_DIR/initdb.log" \
+		    2>&1 || {
 			sed 's/^/# /' "$PG_DIR/initdb.log"
 			echo "Bail out! initdb failed"
 			exit 1

@@ -135,7 +135,8 @@ put1(void *d, const char *id, const char *data, const char *hash,
 	int rc;
 
 	sm_buf_reset(&why);
-	if ((rc = drv->begin(d, &why)) == 0 && (rc = drv->put(d, &r, &why)) == 0)
+	if ((rc = drv->begin(d, &why)) == 0 &&
+	    (rc = drv->put(d, &r, &why)) == 0)
 		rc = drv->commit(d, &why);
 	else
 		drv->rollback(d);
@@ -150,7 +151,8 @@ del1(void *d, const char *id, const char *expect)
 	int rc;
 
 	sm_buf_reset(&why);
-	if ((rc = drv->begin(d, &why)) == 0 && (rc = drv->del(d, &r, &why)) == 0)
+	if ((rc = drv->begin(d, &why)) == 0 &&
+	    (rc = drv->del(d, &r, &why)) == 0)
 		rc = drv->commit(d, &why);
 	else
 		drv->rollback(d);
@@ -161,37 +163,62 @@ del1(void *d, const char *id, const char *expect)
 static void
 test_check(void)
 {
-	static const char *const bad[] = {
-		"{}",
-		"{\"url\": 7}",
-		"{\"url\": \"\"}",
-		"{\"url\": \"host=/tmp\", \"table\": \"a b\"}",
-		"{\"url\": \"host=/tmp\", \"table\": \"x;drop table y\"}",
-		"{\"url\": \"host=/tmp\", \"table\": \"a.b.c\"}",
-		"{\"url\": \"host=/tmp\", \"table\": \"1abc\"}",
-		"{\"url\": \"host=/tmp\", \"table\": \"\"}",
-		"{\"url\": \"host=/tmp\", \"password\": 5}",
-		"{\"url\": \"host=/tmp\", \"columns\": []}",
-		"{\"url\": \"host=/tmp\", \"columns\": {\"price\": \"p\"}}",
-		"{\"url\": \"host=/tmp\", \"columns\": {\"external_id\": \"k\"}}",
-		"{\"url\": \"host=/tmp\", \"columns\": {\"external_id\": \"k\", "
-		    "\"price\": \"p q\"}}",
-		"{\"url\": \"host=/tmp\", \"columns\": {\"external_id\": \"k\", "
-		    "\"@etag\": \"e\"}}",
-		"{\"url\": \"host=/tmp\", \"columns\": {\"external_id\": \"k\", "
-		    "\"price\": \"k\"}}",
-		"{\"url\": \"host=/tmp\", \"columns\": {\"external_id\": \"k\", "
-		    "\"price\": 3}}",
-		"{\"url\": \"host=/tmp nonsense\"}",
-		"{\"url\": \"postgresql://u@/db?bogus=1\"}",
+	static const struct {
+		const char *config, *said;
+	} bad[] = {
+		{ "{}",
+		    "'url'" },
+		{ "{\"url\": 7}",
+		    "'url'" },
+		{ "{\"url\": \"\"}",
+		    "'url'" },
+		{ "{\"url\": \"host=/tmp\", \"table\": \"a b\"}",
+		    "'table'" },
+		{ "{\"url\": \"host=/tmp\", \"table\": \"x;drop table y\"}",
+		    "'table'" },
+		{ "{\"url\": \"host=/tmp\", \"table\": \"a.b.c\"}",
+		    "'table'" },
+		{ "{\"url\": \"host=/tmp\", \"table\": \"1abc\"}",
+		    "'table'" },
+		{ "{\"url\": \"host=/tmp\", \"table\": \"\"}",
+		    "'table'" },
+		{ "{\"url\": \"host=/tmp\", \"password\": 5}",
+		    "'password'" },
+		{ "{\"url\": \"host=/tmp\", \"columns\": []}",
+		    "'columns'" },
+		{ "{\"url\": \"host=/tmp\", \"columns\": {\"price\": \"p\"}}",
+		    "external_id" },
+		{ "{\"url\": \"host=/tmp\", \"columns\": {\"external_id\": "
+		      "\"k\"}}",
+		    "besides" },
+		{ "{\"url\": \"host=/\", \"columns\": {\"external_id\": \"k\", "
+		      "\"price\": \"p q\"}}",
+		    "'price'" },
+		{ "{\"url\": \"host=/\", \"columns\": {\"external_id\": \"k\", "
+		      "\"@etag\": \"e\"}}",
+		    "'@etag'" },
+		{ "{\"url\": \"host=/\", \"columns\": {\"external_id\": \"k\", "
+		      "\"price\": \"k\"}}",
+		    "'k'" },
+		{ "{\"url\": \"host=/\", \"columns\": {\"external_id\": \"k\", "
+		      "\"price\": 3}}",
+		    "'price'" },
+		{ "{\"url\": \"host=/tmp nonsense\"}",
+		    "nonsense" },
+		{ "{\"url\": \"postgresql://u@/db?bogus=1\"}",
+		    "bogus" },
 		/* libpq quotes the bad token: the password must not be. */
-		"{\"url\": \"postgresql://u:" PASSWORD "%zz@/db\"}",
-		"{\"url\": \"password='" PASSWORD "' host\"}",
-		"[]",
+		{ "{\"url\": \"postgresql://u:" PASSWORD "%zz@/db\"}",
+		    "***" },
+		{ "{\"url\": \"password='" PASSWORD "' host\"}",
+		    "\"host\"" },
+		{ "[]",
+		    "object" },
 	};
 	static const char *const good[] = {
 		"{\"url\": \"host=/tmp dbname=x\"}",
-		"{\"url\": \"postgresql:///site\", \"table\": \"public.listings\"}",
+		"{\"url\": \"postgresql:///site\", \"table\": "
+		    "\"public.listings\"}",
 		"{\"url\": \"postgresql:///site\", \"table\": \"Listings_2\", "
 		    "\"password\": \"x\"}",
 		"{\"url\": \"site\", \"columns\": {\"external_id\": \"ref\", "
@@ -203,13 +230,12 @@ test_check(void)
 	int rc;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		c = conn(bad[i]);
+		c = conn(bad[i].config);
 		rc = drv->check(&c);
 		sm_buf_addf(&said, "%s\n", sm_errmsg());
-		if (!ok(rc == SM_ECONFIG, "check refuses %s", bad[i]))
-			diag("rc %d", rc);
-		else
-			diag("%s", sm_errmsg());
+		if (!ok(rc == SM_ECONFIG && strstr(sm_errmsg(), bad[i].said),
+		    "check refuses %s, saying %s", bad[i].config, bad[i].said))
+			diag("rc %d: %s", rc, sm_errmsg());
 		jv_free(c.config);
 	}
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -473,6 +499,17 @@ test_list(void)
 	n[0] = n[1] = 0;
 	rc = drv->list(d, count_rec, n, &why);
 	ok(rc == 0 && n[0] == 10000, "and the connection serves again");
+	psql("DROP TABLE big");
+	ok(put1(d, "r1", "{}", "h", NULL) == SM_TRANSIENT, "the table "
+	    "dropped by hand: SM_TRANSIENT (every record would fail)");
+	ok(strstr(why.data, "42P01") != NULL, "saying why");
+	drv->close(d);
+
+	c = conn_def(", \"table\": \"public.Mixed_Case\"");
+	d = open_c(&c, 0, "a schema and a name in mixed case");
+	ok(d != NULL && put1(d, "m", "{}", "h", NULL) == 0, "put there");
+	is_str(psql("SELECT count(*) FROM public.\"Mixed_Case\""), "1",
+	    "the name is quoted as written");
 	drv->close(d);
 }
 
