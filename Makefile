@@ -11,19 +11,22 @@ CFLAGS ?= -O2 -g
 # builds with "make WERROR=".
 WERROR = -Werror
 SM_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) \
-	-Ilib $(shell pkg-config --cflags sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null)
-LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash 2>/dev/null) \
+	-Ilib $(shell pkg-config --cflags sqlite3 yaml-0.1 libsodium libxxhash \
+	libpq 2>/dev/null)
+LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash libpq \
+	2>/dev/null) \
 	-ljq -lm -lpthread
 HTTPD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 
 # The Debian packages the build and the tests need (installed by "make deps";
 # xxhash gives xxh128sum, cron gives crontab to check the examples, hugo
-# builds the website of the files driver's test).
+# builds the website of the files driver's test, postgresql is the server
+# the tests of the PostgreSQL driver start).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps hugo
+	bc procps hugo postgresql libpq-dev
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
@@ -38,7 +41,7 @@ FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 # sm.h is the library as front ends see it; sm-private.h is lib's own
 # plumbing, included by lib/ and t/ only.
 HDR = lib/sm.h
-PRIV_HDR = lib/sm-private.h
+PRIV_HDR = lib/sm-private.h lib/driver.h
 LIB_SRC = $(filter-out lib/schema.c, $(wildcard lib/*.c)) lib/schema.c
 LIB_OBJ = $(LIB_SRC:.c=.o)
 # The HTTP front end, an archive of its own: only sm-serve links it (and

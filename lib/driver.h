@@ -95,8 +95,9 @@ struct sm_driver {
 	void (*close)(void *d);
 };
 
-/* The drivers (drv-*.c). */
+/* The drivers (drv-NAME.c). */
 extern const struct sm_driver sm_driver_files;
+extern const struct sm_driver sm_driver_postgresql;
 
 /* The driver of a connection's kind, or NULL. */
 const struct sm_driver *sm_driver_of(const struct sm_conn *c);
