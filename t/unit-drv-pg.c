@@ -69,8 +69,12 @@ maxrss_kib(void)
 static struct sm_conn
 conn(const char *json)
 {
-	struct sm_conn c = { "web", "database", "postgresql", jv_null() };
+	struct sm_conn c;
 
+	memset(&c, 0, sizeof(c));
+	c.target = "web";
+	c.type = "database";
+	c.driver = "postgresql";
 	c.config = jv_parse(json);
 	if (!jv_is_valid(c.config))
 		diag("bad test config: %s", json);
@@ -121,7 +125,14 @@ open_c(struct sm_conn *c, int want, const char *name)
 static struct sm_drec
 rec(const char *id, const char *data, const char *hash, const char *expect)
 {
-	struct sm_drec r = { id, data, strlen(data), hash, expect };
+	struct sm_drec r;
+
+	memset(&r, 0, sizeof(r));
+	r.external_id = id;
+	r.data = data;
+	r.len = strlen(data);
+	r.hash = hash;
+	r.expect = expect;
 
 	return r;
 }
