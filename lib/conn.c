@@ -132,7 +132,7 @@ literal_secret(const char *target, const char *key)
 {
 	return sm_error(SM_ECONFIG, "target '%s': '%s' holds a literal "
 	    "secret, which would be stored in the tenant file: use ${NAME} "
-	    "(an environment variable) or password_file", target, key);
+	    "or password_file (read at use)", target, key);
 }
 
 /* A password in a URL: only as one ${NAME}. */
@@ -490,6 +490,13 @@ sm_conn_open(const struct sm_config *cfg, const struct sm_endpoint *t,
 		jv_free(m);
 		return rc;
 	}
+	c->driver = drv;
+	if (sm_driver_of(c) == NULL) {
+		jv_free(m);
+		return sm_error(SM_ECONFIG, "target '%s': no driver for %s "
+		    "targets yet", t->name, strcmp(drv, "http") == 0 ?
+		    t->type : drv);
+	}
 	sm_buf_init(&b);
 	rc = expand(t->name, m, &x, &b);
 	sm_buf_free(&b);
@@ -505,13 +512,7 @@ sm_conn_open(const struct sm_config *cfg, const struct sm_endpoint *t,
 	c->type = t->type;
 	c->driver = drv;
 	c->config = x;
-	if ((d = sm_driver_of(c)) == NULL) {
-		rc = sm_error(SM_ECONFIG, "target '%s': no driver for %s "
-		    "targets yet", t->name, strcmp(drv, "http") == 0 ?
-		    t->type : drv);
-		sm_conn_free(c);
-		return rc;
-	}
+	d = sm_driver_of(c);
 	if (d->check != NULL && (rc = d->check(c)) != 0) {
 		sm_conn_free(c);
 		return rc;

@@ -81,7 +81,7 @@ check(const struct sm_conn *c)
 		    "'%s': expected a name of letters, digits and '_'",
 		    c->target, table);
 	cols = jv_object_get(jv_copy(c->config), jv_string("columns"));
-	if (jv_get_kind(cols) == JV_KIND_NULL) {
+	if (!jv_is_valid(cols) || jv_get_kind(cols) == JV_KIND_NULL) {
 		jv_free(cols);
 		return 0;
 	}

@@ -512,11 +512,8 @@ push_loop(struct pusher *p, int64_t *after)
 		clear_batch(p);
 		p->after = *after;
 		rc = sm_outbox_each(p->db, p->t->id, *after, BATCH, collect, p);
-		if (rc > 0) {
-			rc = 0;		/* --limit reached */
-			more = 0;
-		} else if (p->n + p->nheld < BATCH)
-			more = 0;
+		if (p->left == 0 || p->n + p->nheld < BATCH)
+			more = 0;	/* --limit reached, or the end */
 		if (rc != 0)
 			break;
 		*after = p->after;

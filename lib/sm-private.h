@@ -605,7 +605,11 @@ struct sm_outbox_row {
 	int force;		/* deliver without comparing */
 };
 
-/* Pending rows of target_id after first_seq after, oldest first, limit. */
+/*
+ * Pending rows of target_id after first_seq after, oldest first, at most
+ * limit; fn's positive return stops quietly (0), a negative one is
+ * returned.
+ */
 int sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
     int64_t limit, int (*fn)(const struct sm_outbox_row *, void *),
     void *arg);

@@ -1998,7 +1998,7 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 {
 	struct sm_outbox_row r;
 	sqlite3_stmt *stmt;
-	int rc;
+	int rc, stop = 0;
 
 	/* A row whose property cleanup removed is a delete to deliver. */
 	stmt = sm_db_stmt(db, "SELECT o.external_id, o.property_id, o.seq, "
@@ -2031,10 +2031,12 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 		r.warning = col_text(stmt, 11);
 		r.queued_at = sqlite3_column_int64(stmt, 12);
 		r.force = sqlite3_column_int(stmt, 13);
-		if ((rc = fn(&r, arg)) != 0)
+		if ((stop = fn(&r, arg)) != 0)
 			break;
 	}
 	sqlite3_reset(stmt);
+	if (stop != 0)
+		return stop > 0 ? 0 : stop;
 	if (rc == SQLITE_DONE)
 		return 0;
 	return rc > 0 ? sm_db_error(db, rc, "cannot read the outbox") : rc;
