@@ -4,7 +4,7 @@
 # target, the options, connections and their secrets, kill -9.
 cd "$(dirname "$0")"
 . ./lib.sh
-plan 74
+plan 75
 
 SM_TENANT=acme
 SM_PUSH_BACKOFF_MS=5
@@ -134,7 +134,7 @@ check 'all there' sh -c "[ \$(sqlite3 '$STRICT' 'SELECT count(*) FROM homes') = 
 # An unreachable (locked) target: pending, exit 75, then delivered.
 echo '{"id":"6","price":650}' | sm-import -q -s portal >/dev/null
 sm-sync -q portal db >/dev/null
-(echo 'BEGIN EXCLUSIVE;'; sleep 4; echo 'COMMIT;') | sqlite3 "$SITE" &
+(echo 'BEGIN EXCLUSIVE;'; sleep 3; echo 'COMMIT;') | sqlite3 "$SITE" &
 sleep 0.5
 check_exit 'a locked target: 75' 75 env SM_PUSH_RETRIES=1 sm-push db
 check 'it says unreachable' grep_q 'unreachable' err
@@ -188,19 +188,23 @@ unset SM_CONFIG
 # kill -9 at random moments, then a push: the table equals the rows.
 sm-tenant target add k --type database --config "{\"url\":\"sqlite:$SCRATCH/k.db\",\"table\":\"listings\"}" >/dev/null
 KILLS=${PUSH_KILLS:-20}
-i=0
+i=0 killed=0
 while [ $i -lt "$KILLS" ]; do
-	awk -v seed="$i" 'BEGIN { srand(seed); for (n = 1; n <= 3000; n++)
+	awk -v seed="$i" 'BEGIN { srand(seed); for (n = 1; n <= 1500; n++)
 	    if (rand() < 0.9) printf "{\"id\":\"%d\",\"price\":%d}\n", n, rand() * 1000000 }' >k.json
 	sm-import -q --complete --allow-mass-delete -s portal k.json >/dev/null
 	sm-sync -q portal k >/dev/null
 	sm-push -q k >/dev/null 2>&1 &
 	pid=$!
-	sleep "0.0$(awk -v s=$i 'BEGIN { srand(s + 100); printf "%02d", rand() * 99 }')"
+	# Over the push's whole run (about 0.25 s here), its commits included.
+	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 100); printf "%02d", rand() * 30 }')"
 	kill -9 $pid 2>/dev/null || true
-	wait $pid 2>/dev/null || true
+	st=0; wait $pid 2>/dev/null || st=$?
+	[ "$st" = 137 ] && killed=$((killed + 1))
 	i=$((i + 1))
 done
+echo "# $killed of $KILLS pushes killed before their end"
+check 'most pushes were killed on the way' [ "$killed" -ge $((KILLS / 2)) ]
 check_exit "after $KILLS kills, a push" 0 sm-push -q k
 check 'the table equals the rows' same k "$SCRATCH/k.db" listings
 check 'no change was taken for a manual one' status_is k '.held == 0 and .pending == 0 and .failed == 0'
