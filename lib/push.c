@@ -113,8 +113,7 @@ fill(struct item *it, const struct sm_outbox_row *r)
 	}
 	it->expect = r->force ? NULL : dup_or_null(r->delivered_hash);
 	it->sent = dup_or_null(r->sent_hash);
-	it->action = it->data == NULL ? "delete" : r->delivered_hash == NULL ?
-	    "create" : "update";
+	it->action = sm_push_action(it->data == NULL, r->delivered_hash);
 	it->why = dup_or_null(r->warning);
 }
 
@@ -144,22 +143,37 @@ collect(const struct sm_outbox_row *r, void *arg)
 	return 0;
 }
 
-/* Milliseconds to wait before try (1, 2, ...): doubling, with jitter. */
-static long
-backoff_ms(int try)
+const char *
+sm_push_action(int deleted, const char *delivered_hash)
 {
-	const char *s = getenv("SM_PUSH_BACKOFF_MS");
-	long base = BACKOFF_MS, ms;
+	if (deleted)
+		return "delete";
+	return delivered_hash == NULL ? "create" : "update";
+}
 
-	if (s != NULL && *s >= '0' && *s <= '9')
-		base = strtol(s, NULL, 10);
-	ms = base;
+long
+sm_push_backoff(long base, int try, long rnd)
+{
+	long ms = base;
+
 	while (--try > 0 && ms < BACKOFF_MAX_MS)
 		ms *= 2;
 	if (ms > BACKOFF_MAX_MS)
 		ms = BACKOFF_MAX_MS;
-	/* Full jitter over the upper half: pushes do not retry in step. */
-	return ms / 2 + (ms > 1 ? (long)(rand() % (ms / 2 + 1)) : 0);
+	/* Jitter over the upper half: pushes do not retry in step. */
+	return ms / 2 + (ms > 1 ? rnd % (ms / 2 + 1) : 0);
+}
+
+/* Milliseconds to wait before try (1, 2, ...). */
+static long
+backoff_ms(int try)
+{
+	const char *s = getenv("SM_PUSH_BACKOFF_MS");
+	long base = BACKOFF_MS;
+
+	if (s != NULL && *s >= '0' && *s <= '9')
+		base = strtol(s, NULL, 10);
+	return sm_push_backoff(base, try, (long)rand());
 }
 
 static void

@@ -647,6 +647,16 @@ int sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
     int (*fn)(const char *external_id, const char *error, void *),
     void *arg);
 
+/* push.c: its pure parts */
+
+/* What delivering a row is: "delete", else "create" when none was. */
+const char *sm_push_action(int deleted, const char *delivered_hash);
+/*
+ * The wait before try (1, 2, ...) in ms: base doubling, at most 30 s,
+ * jittered over its upper half by rnd (any non-negative number).
+ */
+long sm_push_backoff(long base, int try, long rnd);
+
 /* run.c: a run's beginning and end, inside its transaction */
 
 /*

@@ -1956,7 +1956,7 @@ sm_version_free(struct sm_version *v)
 /*
  * The outbox (schema/007): the changes sync decided for a target with a
  * connection and sm-push has not delivered, one row per record, and the
- * hash the real system holds of each target row (delivered_hash).
+ * hash the real system holds of each target row (the delivered table).
  */
 
 int
@@ -2003,10 +2003,11 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 	/* A row whose property cleanup removed is a delete to deliver. */
 	stmt = sm_db_stmt(db, "SELECT o.external_id, o.property_id, o.seq, "
 	    "o.first_seq, o.action, o.sent_hash, p.data, p.hash, "
-	    "p.id IS NULL OR p.deleted_at IS NOT NULL, p.delivered_hash, "
+	    "p.id IS NULL OR p.deleted_at IS NOT NULL, d.hash, "
 	    "coalesce(p.has_manual_changes, 0), p.warning, o.queued_at, "
 	    "o.force FROM outbox o LEFT JOIN target_properties p "
-	    "ON p.id = o.property_id "
+	    "ON p.id = o.property_id LEFT JOIN delivered d "
+	    "ON d.property_id = o.property_id "
 	    "WHERE o.target_id = ?1 AND o.state = 'pending' AND "
 	    "o.first_seq > ?2 ORDER BY o.first_seq LIMIT ?3");
 	if (stmt == NULL)
@@ -2074,13 +2075,18 @@ sm_outbox_delivered(struct sm_db *db, int64_t target_id,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = sm_db_stmt(db, "UPDATE target_properties SET "
-	    "delivered_hash = ?2 WHERE id = ?1");
+	/* A row cleanup removed since is delivered with nothing to keep. */
+	stmt = sm_db_stmt(db, hash != NULL ?
+	    "INSERT INTO delivered (property_id, hash) SELECT ?1, ?2 "
+	    "WHERE EXISTS (SELECT 1 FROM target_properties WHERE id = ?1) "
+	    "ON CONFLICT (property_id) DO UPDATE SET hash = excluded.hash" :
+	    "DELETE FROM delivered WHERE property_id = ?1");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, prop_id);
-	sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
-	if ((rc = step_done(db, stmt, "cannot write a target property")) != 0)
+	if (hash != NULL)
+		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
+	if ((rc = step_done(db, stmt, "cannot write a delivered hash")) != 0)
 		return rc;
 	/*
 	 * Done, unless a sync queued a newer change since it was read:

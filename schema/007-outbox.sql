@@ -21,7 +21,7 @@
 --		''), NULL when none: a push killed after the target
 --		committed and before sm recorded it leaves it, and the next
 --		push compares with it as well as with the delivered hash
-CREATE TABLE outbox (
+CREATE TABLE IF NOT EXISTS outbox (
 	target_id	INTEGER NOT NULL REFERENCES targets(id) ON DELETE CASCADE,
 	external_id	TEXT NOT NULL,
 	property_id	INTEGER NOT NULL,
@@ -38,11 +38,19 @@ CREATE TABLE outbox (
 	sent_hash	TEXT,
 	PRIMARY KEY (target_id, external_id)
 ) WITHOUT ROWID;
-CREATE INDEX outbox_order ON outbox (target_id, state, first_seq);
+CREATE INDEX IF NOT EXISTS outbox_order ON outbox (target_id, state, first_seq);
 
--- The hash the real system holds of the row as last acknowledged (NULL:
--- nothing delivered, or a delivered delete).
-ALTER TABLE target_properties ADD COLUMN delivered_hash TEXT;
+-- The hash the real system holds of a target row as last acknowledged
+-- (its delivered_hash; no row: nothing delivered, or a delivered delete).
+-- A table of its own rather than a column of target_properties: the rows
+-- of targets without a connection, and every sync that writes them, pay
+-- nothing for it.  Like every migration since 002 it can run again over
+-- its own work.
+CREATE TABLE IF NOT EXISTS delivered (
+	property_id	INTEGER PRIMARY KEY
+			REFERENCES target_properties(id) ON DELETE CASCADE,
+	hash		TEXT NOT NULL
+);
 
 -- Runs of kind push and pull.  The CHECK of a column cannot be altered,
 -- and rebuilding runs would fire the ON DELETE SET NULL of every table
