@@ -35,7 +35,8 @@ DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 # then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
 # below); CI runs it.
 SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
-	t/9100-crash.t t/9101-signals-commit.t t/9400-valgrind.t
+	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
+	t/9400-valgrind.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 # sm.h is the library as front ends see it; sm-private.h is lib's own

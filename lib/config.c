@@ -90,6 +90,8 @@ static const struct key {
 	    "SM_SERVE_MAX_CONNECTIONS", "1000", 1, 1000000 },
 	{ "serve.open_registration", T_BOOL, F(serve_open_registration), 0,
 	    "SM_SERVE_OPEN_REGISTRATION", "false", 0, 0 },
+	{ "push.retries", T_INT, F(push_retries), 0,
+	    "SM_PUSH_RETRIES", "5", 0, 100 },
 #undef F
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))
@@ -510,6 +512,7 @@ sm_config_free(struct sm_config *cfg)
 			set_str(cfg, &keys[i], NULL);
 	}
 	free(cfg->path);
+	free(cfg->targets);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -643,6 +646,114 @@ set_node(struct ctx *c, const struct key *k, yaml_node_t *node)
 }
 
 /*
+ * A YAML node as JSON: a mapping an object, a sequence an array, a
+ * scalar a string (a connection's values are text; conn.c reads the
+ * rest).  Returns 0, or -1 at a key that is not a string (*bad).
+ */
+static int
+node_json(struct ctx *c, yaml_node_t *node, struct sm_buf *b,
+    yaml_node_t **bad)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_item_t *it;
+	yaml_node_t *kn;
+	const char *s;
+	int first = 1;
+
+	switch (node->type) {
+	case YAML_MAPPING_NODE:
+		sm_buf_addc(b, '{');
+		for (pair = node->data.mapping.pairs.start;
+		    pair < node->data.mapping.pairs.top; pair++) {
+			kn = yaml_document_get_node(c->doc, pair->key);
+			if (kn->type != YAML_SCALAR_NODE ||
+			    (s = scalar(kn)) == NULL) {
+				*bad = kn;
+				return -1;
+			}
+			if (!first)
+				sm_buf_addc(b, ',');
+			first = 0;
+			sm_buf_add_jstr(b, s, strlen(s));
+			sm_buf_addc(b, ':');
+			if (node_json(c, yaml_document_get_node(c->doc,
+			    pair->value), b, bad) != 0)
+				return -1;
+		}
+		sm_buf_addc(b, '}');
+		return 0;
+	case YAML_SEQUENCE_NODE:
+		sm_buf_addc(b, '[');
+		for (it = node->data.sequence.items.start;
+		    it < node->data.sequence.items.top; it++) {
+			if (!first)
+				sm_buf_addc(b, ',');
+			first = 0;
+			if (node_json(c, yaml_document_get_node(c->doc, *it),
+			    b, bad) != 0)
+				return -1;
+		}
+		sm_buf_addc(b, ']');
+		return 0;
+	default:
+		if (is_null(node)) {
+			sm_buf_adds(b, "null");
+			return 0;
+		}
+		if ((s = scalar(node)) == NULL) {
+			*bad = node;
+			return -1;
+		}
+		sm_buf_add_jstr(b, s, strlen(s));
+		return 0;
+	}
+}
+
+/*
+ * targets: a mapping of target names to mappings (their connections),
+ * kept as a JSON object for conn.c, which checks the keys when it uses
+ * one: the file may name targets of several tenants.
+ */
+static int
+set_targets(struct ctx *c, yaml_node_t *node)
+{
+	yaml_node_pair_t *pair;
+	yaml_node_t *vn, *kn, *bad = NULL;
+	struct sm_buf b;
+
+	if (is_null(node))
+		return 0;
+	if (node->type != YAML_MAPPING_NODE)
+		return bad_section(c, "targets", node);
+	for (pair = node->data.mapping.pairs.start;
+	    pair < node->data.mapping.pairs.top; pair++) {
+		kn = yaml_document_get_node(c->doc, pair->key);
+		vn = yaml_document_get_node(c->doc, pair->value);
+		if (vn->type != YAML_MAPPING_NODE && kn->type ==
+		    YAML_SCALAR_NODE && scalar(kn) != NULL) {
+			struct sm_buf n;
+			int rc;
+
+			sm_buf_init(&n);
+			sm_buf_addf(&n, "targets.%s", scalar(kn));
+			rc = bad_section(c, n.data, vn);
+			sm_buf_free(&n);
+			return rc;
+		}
+	}
+	sm_buf_init(&b);
+	if (node_json(c, node, &b, &bad) != 0) {
+		sm_buf_free(&b);
+		return sm_error(SM_ECONFIG, "%s:%lu: expected a key name "
+		    "under 'targets', not %s", c->name, line_of(bad),
+		    node_kind(bad));
+	}
+	free(c->cfg->targets);
+	c->cfg->targets = b.data;
+	return 0;
+}
+
+/*
  * Reads a mapping whose keys are named after prefix ("" at the top, else
  * "serve" and so on).  Returns 0 or SM_ECONFIG with a message.
  */
@@ -684,6 +795,8 @@ walk(struct ctx *c, yaml_node_t *map, const char *prefix)
 			rc = sm_error(SM_ECONFIG, "%s:%lu: unknown key '%s' "
 			    "(a dotted name is a nested mapping)", c->name,
 			    line_of(kn), name.data);
+		else if (strcmp(name.data, "targets") == 0)
+			rc = set_targets(c, vn);
 		else if ((k = find_key(name.data)) != NULL)
 			rc = set_node(c, k, vn);
 		else if (!is_section(name.data))

@@ -226,6 +226,9 @@ check_fields(struct sm_endpoint *e)
 			return rc;
 		sm_map_free(map);
 	}
+	/* A target's connection is checked where it is written (conn.c). */
+	if (e->side == SM_TARGET)
+		return sm_conn_check_stored(e);
 	return 0;
 }
 

@@ -571,6 +571,92 @@ int sm_prop_version_now(struct sm_db *db, const struct sm_version *s,
     struct sm_version *v);
 void sm_version_free(struct sm_version *v);
 
+/* store.c: the outbox of a target with a connection (schema/007) */
+
+/*
+ * sync.c: queues a change it decided (action "create", "update" or
+ * "delete") of target row prop_id at change number seq (force: over a
+ * manual change, --overwrite-manual, delivered without comparing with
+ * what the target holds): one row per
+ * record, the newest decision winning (pending again, its place in the
+ * queue kept).
+ */
+int sm_outbox_queue(struct sm_db *db, int64_t target_id, int64_t prop_id,
+    const char *external_id, const char *action, int force, int64_t seq,
+    int64_t now);
+
+/* A pending change with its target row as it is now. */
+struct sm_outbox_row {
+	const char *external_id;
+	int64_t property_id;
+	int64_t seq;		/* the newest decision's change number */
+	int64_t first_seq;	/* its place in the queue */
+	int64_t queued_at;
+	const char *action;	/* as sync decided it last */
+	const char *sent_hash;	/* sent, not acknowledged: NULL none, else
+				   hashes ("-" a delete) separated by ' ' */
+	const char *data;	/* the row's now (NULL: a tombstone) */
+	size_t len;
+	const char *hash;
+	int deleted;		/* a tombstone, or the row is gone */
+	const char *delivered_hash;	/* NULL: none */
+	int manual;		/* flagged: held */
+	const char *warning;
+	int force;		/* deliver without comparing */
+};
+
+/*
+ * Pending rows of target_id after first_seq after, oldest first, at most
+ * limit; fn's positive return stops quietly (0), a negative one is
+ * returned.
+ */
+int sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
+    int64_t limit, int (*fn)(const struct sm_outbox_row *, void *),
+    void *arg);
+/* Notes a hash about to be sent ("-": a delete; NULL: forget them). */
+int sm_outbox_sent(struct sm_db *db, int64_t target_id,
+    const char *external_id, const char *sent_hash);
+/*
+ * The target acknowledged version hash (NULL: a delete) of row prop_id:
+ * its delivered_hash, and the outbox row goes unless a newer decision
+ * (another seq) took it over.
+ */
+int sm_outbox_delivered(struct sm_db *db, int64_t target_id,
+    const char *external_id, int64_t prop_id, int64_t seq,
+    const char *hash);
+/* The target refused the change at seq: failed, with error. */
+int sm_outbox_fail(struct sm_db *db, int64_t target_id,
+    const char *external_id, int64_t seq, const char *error);
+/*
+ * The target no longer holds what was last delivered of row prop_id: a
+ * manual change, flagged with warning (sync holds it back from now on).
+ */
+int sm_outbox_conflict(struct sm_db *db, int64_t prop_id,
+    const char *warning);
+/* Failed rows of target_id (0: all) pending again; *n how many. */
+int sm_outbox_retry(struct sm_db *db, int64_t target_id, int64_t *n);
+
+struct sm_outbox_status {
+	int64_t pending, held, failed;
+	int64_t oldest_pending;	/* queued_at; -1: none */
+};
+int sm_outbox_status(struct sm_db *db, int64_t target_id,
+    struct sm_outbox_status *st);
+/* The failed rows of target_id, oldest first, with their reason. */
+int sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
+    int (*fn)(const char *external_id, const char *error, void *),
+    void *arg);
+
+/* push.c: its pure parts */
+
+/* What delivering a row is: "delete", else "create" when none was. */
+const char *sm_push_action(int deleted, const char *delivered_hash);
+/*
+ * The wait before try (1, 2, ...) in ms: base doubling, at most 30 s,
+ * jittered over its upper half by rnd (any non-negative number).
+ */
+long sm_push_backoff(long base, int try, long rnd);
+
 /* run.c: a run's beginning and end, inside its transaction */
 
 /*
@@ -602,6 +688,33 @@ int sm_run_log_failure(struct sm_run *run, const char *status,
  */
 int sm_run_end(struct sm_db *db, struct sm_run *run, int rc, int dry_run,
     int (*done)(struct sm_db *, const struct sm_run *, void *), void *arg);
+
+/* conn.c: a target's connection (the rest is in driver.h) */
+
+struct sm_conn;
+/*
+ * 1 when target t has a connection: its config, filled in by the config
+ * file's targets.NAME, says where (url, or path for a website or file).
+ */
+int sm_conn_has(const struct sm_config *cfg, const struct sm_endpoint *t);
+/*
+ * Checks the stored config of target t when it is added or changed
+ * (endpoint.c): no literal secret; when it says where, the keys of its
+ * type, a url a driver reads, a table, the driver's check.  0 or
+ * SM_ECONFIG naming the key.
+ */
+int sm_conn_check_stored(const struct sm_endpoint *t);
+/*
+ * The connection of t as it is used: the merged config, checked, with
+ * ${NAME} expanded and password_file/header_file read, and its driver.
+ * SM_ECONFIG for no connection, an unset variable, an unreadable file,
+ * no driver.  Freed with sm_conn_free().
+ */
+int sm_conn_open(const struct sm_config *cfg, const struct sm_endpoint *t,
+    struct sm_conn *c);
+void sm_conn_free(struct sm_conn *c);
+/* The string value of key in c's config, or NULL; valid while c is. */
+const char *sm_conn_str(const struct sm_conn *c, const char *key);
 
 /* import.c: the decision of an import */
 

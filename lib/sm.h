@@ -230,6 +230,12 @@ struct sm_config {
 	int serve_max_connections;	/* 1000 */
 	int serve_open_registration;	/* 0: POST /tenants needs the admin
 					   key */
+	int push_retries;		/* 5: tries of a transient failure */
+	/*
+	 * targets.NAME: the connections of this machine, a JSON object of
+	 * objects (YAML scalars as strings), or NULL when none.
+	 */
+	char *targets;
 };
 
 /*
@@ -825,6 +831,50 @@ int sm_sync(struct sm_db *db, const struct sm_config *cfg,
 
 /* The stats as a JSON object (not a line); b is reset. */
 void sm_sync_stats_json(const struct sm_sync_stats *st, struct sm_buf *b);
+
+/* push.c: a target's changes delivered to its real system */
+
+struct sm_push_stats {
+	uint64_t delivered, created, updated, deleted;
+	uint64_t failed;	/* refused by the target: failed, with why */
+	uint64_t held;		/* changes of rows flagged as manual */
+	uint64_t conflicts;	/* rows found changed on the target */
+	uint64_t retries;	/* tries again after a transient failure */
+	uint64_t pending;	/* left pending at the end */
+};
+
+struct sm_push_opts {
+	int dry_run;		/* say what would be delivered: no target */
+	int64_t limit;		/* at most this many records; -1: all */
+	FILE *events;		/* deliver, fail, held events; NULL: none */
+	/* After each batch: records done and their share (-1: unknown). */
+	void (*progress)(uint64_t done, double share, void *arg);
+	void *arg;
+};
+
+/*
+ * Delivers the outbox of target t (SPEC §5.8), oldest first, in batches;
+ * each batch's events are written to o->events once sm has recorded it.
+ * A run of kind push is logged (*run_id; 0 in a dry run).  Returns 0
+ * (some records may have failed: st->failed), SM_ECONFIG (no connection,
+ * a bad one, no driver), SM_EBUSY (the target unreachable after
+ * push.retries tries, or another push of the tenant running: the rest
+ * stays pending), SM_EINTR, SM_EIO.
+ */
+int sm_push(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *t, const struct sm_push_opts *o,
+    struct sm_push_stats *st, int64_t *run_id);
+/* The stats as a JSON object (not a line); b is reset. */
+void sm_push_stats_json(const struct sm_push_stats *st, struct sm_buf *b);
+/*
+ * {"target","pending","held","failed","oldest_pending"} of t, or of
+ * every target with a connection when t is NULL.  SM_ECONFIG when t has
+ * none.
+ */
+int sm_push_status(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *t, FILE *f);
+/* The failed deliveries of t (NULL: all targets) pending again. */
+int sm_push_retry(struct sm_db *db, const struct sm_endpoint *t, int64_t *n);
 
 /* diff.c: what would change, what changed */
 

@@ -1952,3 +1952,268 @@ sm_version_free(struct sm_version *v)
 	free(v->data);
 	memset(v, 0, sizeof(*v));
 }
+
+/*
+ * The outbox (schema/007): the changes sync decided for a target with a
+ * connection and sm-push has not delivered, one row per record, and the
+ * hash the real system holds of each target row (the delivered table).
+ */
+
+int
+sm_outbox_queue(struct sm_db *db, int64_t target_id, int64_t prop_id,
+    const char *external_id, const char *action, int force, int64_t seq,
+    int64_t now)
+{
+	sqlite3_stmt *stmt;
+
+	/*
+	 * The newest decision takes the row over and makes it pending
+	 * again (a failed record changed is worth another try); it keeps
+	 * its place in the queue (first_seq, queued_at) and what a
+	 * delivery in progress sent.
+	 */
+	stmt = sm_db_stmt(db, "INSERT INTO outbox (target_id, external_id, "
+	    "property_id, action, first_seq, seq, queued_at, force) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) "
+	    "ON CONFLICT (target_id, external_id) DO UPDATE SET "
+	    "property_id = excluded.property_id, action = excluded.action, "
+	    "seq = excluded.seq, state = 'pending', error = NULL, "
+	    "attempts = 0, force = excluded.force");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, prop_id);
+	sqlite3_bind_text(stmt, 4, action, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, seq);
+	sqlite3_bind_int64(stmt, 6, now);
+	sqlite3_bind_int(stmt, 7, force);
+	return step_done(db, stmt, "cannot queue a change");
+}
+
+int
+sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
+    int64_t limit, int (*fn)(const struct sm_outbox_row *, void *),
+    void *arg)
+{
+	struct sm_outbox_row r;
+	sqlite3_stmt *stmt;
+	int rc, stop = 0;
+
+	/* A row whose property cleanup removed is a delete to deliver. */
+	stmt = sm_db_stmt(db, "SELECT o.external_id, o.property_id, o.seq, "
+	    "o.first_seq, o.action, o.sent_hash, p.data, p.hash, "
+	    "p.id IS NULL OR p.deleted_at IS NOT NULL, d.hash, "
+	    "coalesce(p.has_manual_changes, 0), p.warning, o.queued_at, "
+	    "o.force FROM outbox o LEFT JOIN target_properties p "
+	    "ON p.id = o.property_id LEFT JOIN delivered d "
+	    "ON d.property_id = o.property_id "
+	    "WHERE o.target_id = ?1 AND o.state = 'pending' AND "
+	    "o.first_seq > ?2 ORDER BY o.first_seq LIMIT ?3");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_int64(stmt, 2, after);
+	sqlite3_bind_int64(stmt, 3, limit);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&r, 0, sizeof(r));
+		r.external_id = col_text(stmt, 0);
+		r.property_id = sqlite3_column_int64(stmt, 1);
+		r.seq = sqlite3_column_int64(stmt, 2);
+		r.first_seq = sqlite3_column_int64(stmt, 3);
+		r.action = col_text(stmt, 4);
+		r.sent_hash = col_text(stmt, 5);
+		r.data = col_text(stmt, 6);
+		r.len = (size_t)sqlite3_column_bytes(stmt, 6);
+		r.hash = col_text(stmt, 7);
+		r.deleted = sqlite3_column_int(stmt, 8);
+		r.delivered_hash = col_text(stmt, 9);
+		r.manual = sqlite3_column_int(stmt, 10);
+		r.warning = col_text(stmt, 11);
+		r.queued_at = sqlite3_column_int64(stmt, 12);
+		r.force = sqlite3_column_int(stmt, 13);
+		if ((stop = fn(&r, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(stmt);
+	if (stop != 0)
+		return stop > 0 ? 0 : stop;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return rc > 0 ? sm_db_error(db, rc, "cannot read the outbox") : rc;
+}
+
+int
+sm_outbox_sent(struct sm_db *db, int64_t target_id, const char *external_id,
+    const char *sent_hash)
+{
+	sqlite3_stmt *stmt;
+
+	/*
+	 * Every hash sent since the last acknowledgement is kept ("h1 h2",
+	 * "-" a delete): any of them may be what the target holds.
+	 */
+	stmt = sm_db_stmt(db, "UPDATE outbox SET sent_hash = CASE "
+	    "WHEN ?3 IS NULL OR sent_hash IS NULL THEN ?3 "
+	    "WHEN instr(' ' || sent_hash || ' ', ' ' || ?3 || ' ') > 0 "
+	    "THEN sent_hash ELSE sent_hash || ' ' || ?3 END, "
+	    "attempts = attempts + (?3 IS NOT NULL) WHERE target_id = ?1 AND "
+	    "external_id = ?2");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, sent_hash, -1, SQLITE_STATIC);
+	return step_done(db, stmt, "cannot write the outbox");
+}
+
+int
+sm_outbox_delivered(struct sm_db *db, int64_t target_id,
+    const char *external_id, int64_t prop_id, int64_t seq,
+    const char *hash)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* A row cleanup removed since is delivered with nothing to keep. */
+	stmt = sm_db_stmt(db, hash != NULL ?
+	    "INSERT INTO delivered (property_id, hash) SELECT ?1, ?2 "
+	    "WHERE EXISTS (SELECT 1 FROM target_properties WHERE id = ?1) "
+	    "ON CONFLICT (property_id) DO UPDATE SET hash = excluded.hash" :
+	    "DELETE FROM delivered WHERE property_id = ?1");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, prop_id);
+	if (hash != NULL)
+		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
+	if ((rc = step_done(db, stmt, "cannot write a delivered hash")) != 0)
+		return rc;
+	/*
+	 * Done, unless a sync queued a newer change since it was read:
+	 * that one stays, and what the target holds is known again.
+	 */
+	stmt = sm_db_stmt(db, "DELETE FROM outbox WHERE target_id = ?1 AND "
+	    "external_id = ?2 AND seq = ?3");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, seq);
+	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
+		return rc;
+	return sm_outbox_sent(db, target_id, external_id, NULL);
+}
+
+int
+sm_outbox_fail(struct sm_db *db, int64_t target_id, const char *external_id,
+    int64_t seq, const char *error)
+{
+	sqlite3_stmt *stmt;
+
+	/* Nothing of it was kept: the target holds what it held. */
+	stmt = sm_db_stmt(db, "UPDATE outbox SET state = iif(seq = ?3, "
+	    "'failed', state), error = iif(seq = ?3, ?4, error), "
+	    "sent_hash = NULL WHERE target_id = ?1 AND external_id = ?2");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, seq);
+	sqlite3_bind_text(stmt, 4, error, -1, SQLITE_STATIC);
+	return step_done(db, stmt, "cannot write the outbox");
+}
+
+int
+sm_outbox_retry(struct sm_db *db, int64_t target_id, int64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(db, "UPDATE outbox SET state = 'pending', "
+	    "error = NULL, attempts = 0 WHERE state = 'failed' AND "
+	    "(?1 = 0 OR target_id = ?1)");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
+		return rc;
+	*n = sqlite3_changes64(sm_db_handle(db));
+	return 0;
+}
+
+int
+sm_outbox_status(struct sm_db *db, int64_t target_id,
+    struct sm_outbox_status *st)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->oldest_pending = -1;
+	stmt = sm_db_stmt(db, "SELECT "
+	    "count(*) FILTER (WHERE o.state = 'pending' AND "
+	    "NOT coalesce(p.has_manual_changes, 0)), "
+	    "count(*) FILTER (WHERE o.state = 'pending' AND "
+	    "coalesce(p.has_manual_changes, 0)), "
+	    "count(*) FILTER (WHERE o.state = 'failed'), "
+	    "min(o.queued_at) FILTER (WHERE o.state = 'pending' AND "
+	    "NOT coalesce(p.has_manual_changes, 0)) "
+	    "FROM outbox o LEFT JOIN target_properties p "
+	    "ON p.id = o.property_id WHERE o.target_id = ?1");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		st->pending = sqlite3_column_int64(stmt, 0);
+		st->held = sqlite3_column_int64(stmt, 1);
+		st->failed = sqlite3_column_int64(stmt, 2);
+		if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
+			st->oldest_pending = sqlite3_column_int64(stmt, 3);
+		rc = 0;
+	} else
+		rc = sm_db_error(db, rc, "cannot read the outbox");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int
+sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
+    int (*fn)(const char *external_id, const char *error, void *),
+    void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = sm_db_stmt(db, "SELECT external_id, error FROM outbox "
+	    "WHERE target_id = ?1 AND state = 'failed' ORDER BY first_seq");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if ((rc = fn(col_text(stmt, 0), col_text(stmt, 1), arg)) != 0)
+			break;
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return rc > 0 ? sm_db_error(db, rc, "cannot read the outbox") : rc;
+}
+
+int
+sm_outbox_conflict(struct sm_db *db, int64_t prop_id, const char *warning)
+{
+	sqlite3_stmt *stmt;
+
+	/*
+	 * Flagged, and no longer as sync wrote it (synced_hash gone), so
+	 * that every sync holds it back as a manual change until someone
+	 * decides, as one seen by sm-pull would be.
+	 */
+	stmt = sm_db_stmt(db, "UPDATE target_properties SET "
+	    "has_manual_changes = 1, warning = ?2, synced_hash = NULL "
+	    "WHERE id = ?1");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, prop_id);
+	sqlite3_bind_text(stmt, 2, warning, -1, SQLITE_STATIC);
+	return step_done(db, stmt, "cannot flag a target property");
+}

@@ -50,6 +50,8 @@ struct syncer {
 	int64_t *kept;		/* target rows held back by this run */
 	size_t nkept, capkept;
 	int kept_sorted;
+	int outbox;		/* the target has a connection: queue changes */
+	int force;		/* this change overwrites a manual one */
 	struct sm_buf data, msg;
 };
 
@@ -116,6 +118,9 @@ write_target(struct syncer *sy, struct sm_target_row *r,
 	    sy->src->id, seq, sy->run->started_at)) != 0)
 		return rc;
 	memcpy(prev, r->hash, sizeof(prev));
+	if (sy->outbox && (rc = sm_outbox_queue(sy->db, sy->tgt->id, r->id,
+	    s->external_id, op, sy->force, seq, sy->run->started_at)) != 0)
+		return rc;
 	if (strcmp(op, "update") == 0)
 		sy->st->updated++;
 	else
@@ -136,6 +141,10 @@ delete_target(struct syncer *sy, struct sm_target_row *r,
 		return rc;
 	seq = sy->run->next_seq++;
 	if ((rc = sm_prop_sync_delete(sy->db, r->id, seq,
+	    sy->run->started_at)) != 0)
+		return rc;
+	if (sy->outbox && (rc = sm_outbox_queue(sy->db, sy->tgt->id, r->id,
+	    s->external_id, "delete", sy->force, seq,
 	    sy->run->started_at)) != 0)
 		return rc;
 	sy->st->deleted++;
@@ -266,6 +275,9 @@ sync_one(struct syncer *sy, const struct sm_prop_row *s)
 	c.target_source_id = r.source_id;
 	c.overwrite_manual = sy->o->overwrite_manual;
 	c.accept_manual = sy->o->accept_manual;
+	/* --overwrite-manual over a manual change: the push overwrites too. */
+	sy->force = sy->o->overwrite_manual && r.id != 0 &&
+	    strcmp(r.deleted ? "" : r.hash, r.synced_hash) != 0;
 	switch ((op = sm_sync_decide(&c))) {
 	case SM_SYNC_NONE:
 		sy->st->unchanged++;
@@ -586,6 +598,8 @@ sm_sync(struct sm_db *db, const struct sm_config *cfg,
 	sy.st = st;
 	sy.run = run;
 	sy.ignore = sm_ignore_list(cfg, NULL, &sy.nignore);
+	/* Without a connection a target is bookkeeping: no outbox. */
+	sy.outbox = sm_conn_has(cfg, target);
 	sm_buf_init(&sy.data);
 	sm_buf_init(&sy.msg);
 	if ((rc = sm_db_begin(db)) != 0)
