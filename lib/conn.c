@@ -27,9 +27,10 @@
  * The drivers of this build, by name.  A new kind of target is one file,
  * lib/drv-NAME.c, and one line here.
  */
-extern const struct sm_driver sm_driver_sqlite;
 
 static const struct sm_driver *const drivers[] = {
+	&sm_driver_files,
+	&sm_driver_postgresql,
 	&sm_driver_sqlite,
 	NULL
 };
@@ -512,6 +513,8 @@ sm_conn_open(const struct sm_config *cfg, const struct sm_endpoint *t,
 	c->type = t->type;
 	c->driver = drv;
 	c->config = x;
+	/* A driver that hashes what the target holds ignores what sm does. */
+	c->ignore = (const char *const *)sm_ignore_list(cfg, NULL, &c->nignore);
 	d = sm_driver_of(c);
 	if (d->check != NULL && (rc = d->check(c)) != 0) {
 		sm_conn_free(c);
@@ -525,6 +528,9 @@ sm_conn_free(struct sm_conn *c)
 {
 	jv_free(c->config);
 	c->config = jv_null();
+	sm_strv_free((char **)c->ignore);
+	c->ignore = NULL;
+	c->nignore = 0;
 }
 
 const char *

@@ -98,6 +98,7 @@ struct sm_driver {
 /* The drivers (drv-NAME.c). */
 extern const struct sm_driver sm_driver_files;
 extern const struct sm_driver sm_driver_postgresql;
+extern const struct sm_driver sm_driver_sqlite;
 
 /* The driver of a connection's kind, or NULL. */
 const struct sm_driver *sm_driver_of(const struct sm_conn *c);
