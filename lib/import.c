@@ -385,10 +385,12 @@ complete(struct importer *im)
 
 	if (im->st->rejected > 0) {
 		sm_buf_reset(&im->msg);
-		sm_buf_addw(&im->msg, "%s%llu record%s rejected, so "
+		/* sm-pull has no option to name: it always completes. */
+		if (im->h == NULL)
+			sm_buf_addw(&im->msg, "{complete}: ");
+		sm_buf_addf(&im->msg, "%llu record%s rejected, so "
 		    "nothing is deleted (a rejected record is not an absent "
-		    "one)", im->h != NULL ? "" : "{complete}: ",
-		    (unsigned long long)im->st->rejected,
+		    "one)", (unsigned long long)im->st->rejected,
 		    im->st->rejected == 1 ? "" : "s");
 		memset(&w, 0, sizeof(w));
 		w.detail = im->msg.data;
