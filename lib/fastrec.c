@@ -940,7 +940,8 @@ rec_fast(const char *text, size_t len, int checked, const char *const *ignore,
 
 	if (err == NULL)
 		err = &dummy;
-	sm_buf_reset(key);
+	if (key != NULL)
+		sm_buf_reset(key);
 	sm_buf_reset(data);
 	hash[0] = '\0';
 	if (len > INT_MAX) {
@@ -967,7 +968,9 @@ rec_fast(const char *text, size_t len, int checked, const char *const *ignore,
 	e.rc = 0;
 	cnt = members(&e, 0, &base);
 	m = e.m + base;
-	if ((rc = findkey(&e, m, cnt, id_field, key, err)) != 0) {
+	/* No key wanted: the record's origin names it (sm-pull). */
+	if (key != NULL && (rc = findkey(&e, m, cnt, id_field, key,
+	    err)) != 0) {
 		sm_buf_reset(key);
 		return rc;
 	}

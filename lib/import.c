@@ -30,6 +30,12 @@
  *
  * sm_import_decide() is this table; the records come from the one record
  * loop (records.c), of which import is the callbacks.
+ *
+ * sm-pull (pull.c) is this import over a driver's list, with hooks: its
+ * gate leaves what is no manual change (a foreign record, the version
+ * last delivered or in flight), and --complete looks only at the rows
+ * the target was given, each an absence the hook may explain (a delete
+ * delivered) or a deletion by hand: a tombstone, always manual.
  */
 
 struct importer {
@@ -46,6 +52,7 @@ struct importer {
 	int64_t *gone;		/* --complete: the rows to delete */
 	size_t ngone, capgone;
 	int64_t live;
+	const struct sm_import_hooks *h;	/* sm-pull's, or NULL */
 };
 
 enum sm_import_op
@@ -246,6 +253,17 @@ on_record(const struct sm_record *rec, void *arg)
 	sm_prop_init(&r, im->e->side, im->e->id);
 	if ((rc = sm_prop_head(im->db, &r, rec->key, rec->keylen)) < 0)
 		return rc;
+	if (im->h != NULL && im->h->gate != NULL) {
+		if ((rc = im->h->gate(rec, &r, im->h->arg)) < 0)
+			return rc;
+		if (rc > 0) {
+			if (r.id != 0) {
+				im->st->unchanged++;
+				mark_seen(im, r.id);
+			}
+			return 0;
+		}
+	}
 	memset(&c, 0, sizeof(c));
 	c.exists = r.id != 0;
 	c.deleted = r.deleted_at >= 0;
@@ -361,13 +379,16 @@ complete(struct importer *im)
 {
 	struct sm_warning w;
 	int64_t live;
-	size_t i;
+	size_t i, n;
 	struct sm_prop p;
 	int rc;
 
 	if (im->st->rejected > 0) {
 		sm_buf_reset(&im->msg);
-		sm_buf_addw(&im->msg, "{complete}: %llu record%s rejected, so "
+		/* sm-pull has no option to name: it always completes. */
+		if (im->h == NULL)
+			sm_buf_addw(&im->msg, "{complete}: ");
+		sm_buf_addf(&im->msg, "%llu record%s rejected, so "
 		    "nothing is deleted (a rejected record is not an absent "
 		    "one)", (unsigned long long)im->st->rejected,
 		    im->st->rejected == 1 ? "" : "s");
@@ -377,15 +398,32 @@ complete(struct importer *im)
 		return 0;
 	}
 	/* Collected first: tombstoning moves rows in the index scanned. */
-	if ((rc = sm_prop_live_ids(im->db, im->e->side, im->e->id,
-	    complete_row, im)) != 0)
+	if ((rc = (im->h != NULL ? im->h->rows : sm_prop_live_ids)(im->db,
+	    im->e->side, im->e->id, complete_row, im)) != 0)
 		return rc;
+	/* What the hook explains is no deletion. */
+	for (i = 0, n = 0; im->h != NULL && i < im->ngone; i++) {
+		if ((rc = im->h->absent(im->gone[i], im->h->arg)) < 0)
+			return rc;
+		if (rc == 0)
+			im->gone[n++] = im->gone[i];
+	}
+	if (im->h != NULL)
+		im->ngone = n;
 	/*
 	 * The ratio is of the properties the source had before this run:
 	 * a scrape whose keys all changed must not pass the guard by
 	 * counting the rows it just created.
 	 */
 	live = im->live - (int64_t)im->st->created;
+	if (!im->o->allow_mass_delete && im->h != NULL &&
+	    sm_delete_guard(im->ngone, (uint64_t)live,
+	    im->cfg->import_max_delete_ratio))
+		return sm_error(SM_EDATA, "target '%s' lacks %zu of the %lld "
+		    "records delivered to it, more than max_delete_ratio %g "
+		    "allows: nothing written (use {allow_mass_delete} if they "
+		    "were deleted by hand)", im->e->name, im->ngone,
+		    (long long)live, im->cfg->import_max_delete_ratio);
 	if (!im->o->allow_mass_delete && sm_delete_guard(im->ngone,
 	    (uint64_t)live, im->cfg->import_max_delete_ratio))
 		return sm_error(SM_EDATA, "{complete} would delete %zu of %lld "
@@ -407,8 +445,9 @@ complete(struct importer *im)
 		p.updated_at = im->run->started_at;
 		p.prev_seq = p.seq;
 		p.seq = im->run->next_seq++;
+		/* Gone from a target it was delivered to: by hand. */
 		if (p.side == SM_TARGET)
-			p.manual = p.synced_hash[0] != '\0';
+			p.manual = p.synced_hash[0] != '\0' || im->h != NULL;
 		if ((rc = sm_prop_put(im->db, &p)) != 0 ||
 		    (rc = sm_change_log(im->run, &p, "delete", prev, NULL)) != 0)
 			break;
@@ -416,6 +455,15 @@ complete(struct importer *im)
 	}
 	sm_prop_free(&p);
 	return rc;
+}
+
+/* The hooks' input, under their own argument. */
+static int
+feed(struct sm_records *l, void *arg)
+{
+	struct importer *im = arg;
+
+	return im->h->feed(l, im->h->arg);
 }
 
 void
@@ -434,8 +482,8 @@ sm_import_stats_json(const struct sm_import_stats *st, struct sm_buf *b)
 static int
 import(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *e, struct sm_records_spec *spec,
-    const struct sm_import_opts *o, struct sm_import_stats *st,
-    struct sm_run *run)
+    const struct sm_import_hooks *h, const struct sm_import_opts *o,
+    struct sm_import_stats *st, struct sm_run *run)
 {
 	struct importer im;
 	struct sm_records *loop = NULL;
@@ -450,6 +498,7 @@ import(struct sm_db *db, const struct sm_config *cfg,
 	im.o = o;
 	im.st = st;
 	im.run = run;
+	im.h = h;
 	sm_buf_init(&im.msg);
 	memset(run, 0, sizeof(*run));
 	spec->cfg = cfg;
@@ -459,6 +508,7 @@ import(struct sm_db *db, const struct sm_config *cfg,
 	spec->reject = on_reject;
 	spec->patch = o->merge ? merge : NULL;
 	spec->progress = on_progress;
+	spec->feed = h != NULL ? feed : NULL;
 	spec->arg = &im;
 	if ((rc = sm_records_open(&loop, spec)) != 0)
 		goto out;
@@ -466,7 +516,7 @@ import(struct sm_db *db, const struct sm_config *cfg,
 	    (rc = sm_db_begin(db)) != 0)
 		goto out;
 	began = 1;
-	if ((rc = sm_run_begin(db, run, "import",
+	if ((rc = sm_run_begin(db, run, h != NULL ? h->kind : "import",
 	    e->side == SM_SOURCE ? e : NULL,
 	    e->side == SM_TARGET ? e : NULL)) != 0)
 		goto out;
@@ -478,7 +528,10 @@ import(struct sm_db *db, const struct sm_config *cfg,
 		goto out;
 	if (o->complete && (rc = complete(&im)) != 0)
 		goto out;
-	sm_import_stats_json(st, &im.msg);
+	if (h != NULL)
+		h->stats(st, &im.msg, h->arg);
+	else
+		sm_import_stats_json(st, &im.msg);
 	rc = sm_run_finish(run, st->rejected ? "partial" : "success",
 	    im.msg.data, NULL);
 out:
@@ -502,7 +555,7 @@ sm_import(struct sm_db *db, const struct sm_config *cfg,
 	memset(&spec, 0, sizeof(spec));
 	spec.files = files;
 	spec.nfiles = nfiles;
-	return import(db, cfg, e, &spec, o, st, run);
+	return import(db, cfg, e, &spec, NULL, o, st, run);
 }
 
 int
@@ -518,5 +571,17 @@ sm_import_buf(struct sm_db *db, const struct sm_config *cfg,
 	spec.len = len;
 	spec.name = name;
 	spec.one_array = o->one_array;
-	return import(db, cfg, e, &spec, o, st, run);
+	return import(db, cfg, e, &spec, NULL, o, st, run);
+}
+
+int
+sm_import_with(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, const struct sm_import_hooks *h,
+    const struct sm_import_opts *o, struct sm_import_stats *st,
+    struct sm_run *run)
+{
+	struct sm_records_spec spec;
+
+	memset(&spec, 0, sizeof(spec));
+	return import(db, cfg, e, &spec, h, o, st, run);
 }

@@ -10,7 +10,9 @@
  * The one record loop (in the manner of mblaze's blaze822_loop): the
  * input, read by input.c's splitter, record by record, each parsed,
  * mapped, keyed and put in canonical form, and handed to the caller as a
- * record or a reject.  import and diff are its callbacks.
+ * record or a reject.  import and diff are its callbacks.  The input is
+ * files, a buffer, or records the caller feeds one by one (sm-pull: a
+ * driver's list), each named by its origin: its key is that name.
  *
  * Two paths lead from raw bytes to a record, with the same outcome to
  * the byte: without a map or a patch, fastrec.c's single pass; else
@@ -42,6 +44,8 @@ struct sm_records {
 	const struct sm_rawrec *raw;	/* the raw record being handled */
 	uint64_t rawno;
 	int emit_rc;		/* what a callback returned to the map */
+	const char *given;	/* the key a fed record is named by */
+	uint64_t nfed;
 };
 
 /* Hands on a reject of the current raw record. */
@@ -91,7 +95,10 @@ parsed(jv rec, void *arg)
 	char hash[SM_HASH_HEX];
 	int rc;
 
-	if (sm_rec_key(rec, l->r->e->id_field, &l->key) != 0) {
+	if (l->given != NULL) {
+		sm_buf_reset(&l->key);
+		sm_buf_adds(&l->key, l->given);
+	} else if (sm_rec_key(rec, l->r->e->id_field, &l->key) != 0) {
 		jv_free(rec);
 		return reject(l, SM_REJECT_RECORD, sm_errmsg());
 	}
@@ -160,8 +167,13 @@ raw_record(struct sm_records *l)
 			return reject(l, SM_REJECT_JSON, sm_errmsg());
 		if (sm_rec_fast_checked(raw->text, raw->len,
 		    (const char *const *)l->ignore, l->nignore,
-		    l->r->e->id_field, &l->data, hash, &l->key, &jerr) != 0)
+		    l->r->e->id_field, &l->data, hash, l->given != NULL ?
+		    NULL : &l->key, &jerr) != 0)
 			return reject(l, SM_REJECT_RECORD, sm_errmsg());
+		if (l->given != NULL) {
+			sm_buf_reset(&l->key);
+			sm_buf_adds(&l->key, l->given);
+		}
 		return record(l, hash);
 	}
 	if (sm_json_parse(raw->text, raw->len, &rec, &jerr) != 0)
@@ -311,6 +323,8 @@ sm_records_each(struct sm_records *l)
 	struct sm_input *in;
 	int rc;
 
+	if (r->feed != NULL)
+		return r->feed(l, r->arg);
 	if (r->buf != NULL) {
 		sm_input_open_mem(&in, r->name != NULL ? r->name : "-",
 		    r->buf, r->len, r->cfg->max_record_bytes, r->spill);
@@ -321,6 +335,38 @@ sm_records_each(struct sm_records *l)
 		return rc;
 	rc = each(l, in);
 	sm_input_close(in);
+	return rc;
+}
+
+/*
+ * One record fed by the caller (see sm.h): through raw_record() as a raw
+ * record read from a file would go, so that its form, hash and rejects
+ * are the loop's.  A source's map runs on it in step (no records ahead).
+ */
+int
+sm_records_feed(struct sm_records *l, const char *name, const char *text,
+    size_t len, const char *error)
+{
+	struct sm_rawrec raw;
+	int rc;
+
+	if (sm_interrupted())
+		return sm_interrupt_check();
+	memset(&raw, 0, sizeof(raw));
+	raw.text = text != NULL ? text : "";
+	raw.len = text != NULL ? len : 0;
+	raw.file = name;
+	raw.error = error;
+	if (error == NULL && raw.len > l->r->cfg->max_record_bytes)
+		raw.overlong = 1;
+	l->raw = &raw;
+	l->rawno = l->nfed++;
+	l->given = name;
+	rc = raw_record(l);
+	l->given = NULL;
+	l->raw = NULL;
+	if (rc == 0 && l->r->progress != NULL)
+		l->r->progress(0, -1, l->r->arg);
 	return rc;
 }
 

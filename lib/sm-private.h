@@ -45,8 +45,9 @@ int sm_key_pick(const char *id_field,
  * same refusal.  key and data are reset first.  Returns 0, or SM_EDATA
  * with the reason in err (offset 0 unless the text is malformed) and, not
  * truncated, in sm_errmsg(): the message the slow path reports; data
- * and hash are then empty, and key too unless the key was found.  Keeps
- * scratch memory per thread, freed by sm_rec_fast_free().
+ * and hash are then empty, and key too unless the key was found.  key
+ * NULL: no key is looked for (the caller knows it).  Keeps scratch memory
+ * per thread, freed by sm_rec_fast_free().
  */
 int sm_rec_fast(const char *text, size_t len, const char *const *ignore,
     size_t n, const char *id_field, struct sm_buf *data,
@@ -571,6 +572,39 @@ int sm_prop_version_now(struct sm_db *db, const struct sm_version *s,
     struct sm_version *v);
 void sm_version_free(struct sm_version *v);
 
+/* import.c: its write path under sm-pull's hooks (pull.c) */
+
+struct sm_import_hooks {
+	const char *kind;	/* of the run: "pull" */
+	/* The input (struct sm_records_spec's feed). */
+	int (*feed)(struct sm_records *l, void *arg);
+	/*
+	 * A record before it is decided against its row r (r->id 0: none):
+	 * 0 imports it, 1 leaves it (its row, if any, is seen and counted
+	 * unchanged), < 0 stops the run.
+	 */
+	int (*gate)(const struct sm_record *rec, const struct sm_prop *r,
+	    void *arg);
+	/* complete: the rows that can be absent (as sm_prop_live_ids). */
+	int (*rows)(struct sm_db *db, enum sm_side side, int64_t owner,
+	    int (*fn)(int64_t id, void *arg), void *arg);
+	/*
+	 * complete: row id was not seen: 0 tombstones it (always a manual
+	 * change), 1 leaves it, < 0 stops the run.
+	 */
+	int (*absent)(int64_t id, void *arg);
+	/* The run's stats as its runs row keeps them (b is reset). */
+	void (*stats)(const struct sm_import_stats *st, struct sm_buf *b,
+	    void *arg);
+	void *arg;
+};
+
+/* sm_import() over h's input, under its hooks, with o->complete as set. */
+int sm_import_with(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *e, const struct sm_import_hooks *h,
+    const struct sm_import_opts *o, struct sm_import_stats *st,
+    struct sm_run *run);
+
 /* store.c: the outbox of a target with a connection (schema/007) */
 
 /*
@@ -646,6 +680,28 @@ int sm_outbox_status(struct sm_db *db, int64_t target_id,
 int sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
     int (*fn)(const char *external_id, const char *error, void *),
     void *arg);
+
+/* store.c: what sm-pull reads of a target row's delivery */
+
+/*
+ * A sent_hash holds a few hashes at most (one per push killed in
+ * flight); longer lists are cut, which can only make pull see a manual
+ * change where a lost acknowledgement was.
+ */
+#define SM_PULL_SENT_MAX	(8 * SM_HASH_HEX)
+
+struct sm_pull_row {
+	char delivered[SM_HASH_HEX];	/* "" when none */
+	int64_t seq;		/* of its outbox row; 0: none */
+	int del;		/* the outbox row is a delete */
+	int has_sent;
+	char sent[SM_PULL_SENT_MAX];	/* the outbox's sent_hash */
+};
+int sm_pull_row(struct sm_db *db, int64_t target_id, int64_t prop_id,
+    const char *external_id, struct sm_pull_row *r);
+/* The target rows (tombstones too) with a delivered hash: fn(id). */
+int sm_pull_delivered_ids(struct sm_db *db, enum sm_side side,
+    int64_t target_id, int (*fn)(int64_t id, void *arg), void *arg);
 
 /* push.c: its pure parts */
 

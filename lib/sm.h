@@ -392,6 +392,8 @@ struct sm_reject {
 	const char *detail;
 };
 
+struct sm_records;
+
 /*
  * What to walk and whom to call.  The input: the files (see
  * sm_input_open; none: stdin), or, when buf is not NULL, len bytes in
@@ -420,10 +422,15 @@ struct sm_records_spec {
 	int (*patch)(jv *rec, const char *key, size_t keylen,
 	    struct sm_buf *why, void *arg);
 	void (*progress)(uint64_t bytes, int64_t total, void *arg);
+	/*
+	 * When not NULL, the input instead of files or buf: called once by
+	 * sm_records_each(), it hands each record it has to
+	 * sm_records_feed() (sm-pull: a driver's list); its return is the
+	 * walk's.
+	 */
+	int (*feed)(struct sm_records *l, void *arg);
 	void *arg;
 };
-
-struct sm_records;
 
 /*
  * Makes the loop of spec (kept, not copied): compiles the map, so that a
@@ -439,6 +446,16 @@ int sm_records_open(struct sm_records **l, const struct sm_records_spec *spec);
  * file), SM_EINTR ("interrupted: nothing was written").
  */
 int sm_records_each(struct sm_records *l);
+/*
+ * From spec's feed: one record of len bytes of JSON text named name by
+ * its origin (a target's key, a file name).  name is its key (the key
+ * rule is not applied: the origin holds the record under that name) and
+ * the file of its reject; error, when not NULL, says why the origin's
+ * item is no record (text may then be NULL): it is rejected with it.
+ * Returns what the callbacks returned, or SM_EINTR.
+ */
+int sm_records_feed(struct sm_records *l, const char *name, const char *text,
+    size_t len, const char *error);
 void sm_records_close(struct sm_records *l);
 
 /* map.c: the jq program of a source */
@@ -875,6 +892,54 @@ int sm_push_status(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *t, FILE *f);
 /* The failed deliveries of t (NULL: all targets) pending again. */
 int sm_push_retry(struct sm_db *db, const struct sm_endpoint *t, int64_t *n);
+
+/* pull.c: a target's real system read back as its observed state */
+
+struct sm_pull_stats {
+	uint64_t records;	/* read from the target */
+	uint64_t created;	/* deleted in sm, present again by hand */
+	uint64_t updated;	/* manual changes imported */
+	uint64_t unchanged;
+	uint64_t deleted;	/* delivered records gone: deleted by hand */
+	uint64_t rejected;	/* items of the target that are no record */
+	uint64_t foreign;	/* records unknown to sm: left alone */
+	uint64_t confirmed;	/* deliveries found done (their record lost) */
+};
+
+struct sm_pull_opts {
+	int dry_run;		/* roll back at the end */
+	int allow_mass_delete;	/* no max_delete_ratio guard on deletions */
+	/*
+	 * A record of the target unknown to sm (its key and hash), and an
+	 * item of the target that is no record (a reject: file is its name
+	 * on the target): called during the run, to be reported once done.
+	 * A non-zero return stops the run.
+	 */
+	int (*foreign)(const char *external_id, const char *hash, void *arg);
+	int (*reject)(const struct sm_reject *rej, void *arg);
+	void (*warn)(const struct sm_warning *w, void *arg);
+	/* Records read so far, every few thousand; may be NULL. */
+	void (*progress)(uint64_t records, void *arg);
+	/* As struct sm_import_opts's done: the run's events go out here. */
+	int (*done)(struct sm_db *db, const struct sm_run *run, void *arg);
+	void *arg;
+};
+
+/*
+ * Reads target t's real system through its connection's driver and
+ * imports it as t's observed state (SPEC §5.9), in one transaction with
+ * a run of kind pull logged: a record that differs from what was last
+ * delivered, from what a push sent, and from sm's own version is a
+ * manual change; a delivered record gone is a deletion by hand.  Returns
+ * 0, SM_ECONFIG (no connection, a bad one), SM_EBUSY (the target cannot
+ * be reached, or the tenant is busy), SM_EDATA (the mass-delete guard:
+ * nothing written), SM_EIO (the target failed), SM_EINTR.
+ */
+int sm_pull(struct sm_db *db, const struct sm_config *cfg,
+    const struct sm_endpoint *t, const struct sm_pull_opts *o,
+    struct sm_pull_stats *st, struct sm_run *run);
+/* The stats as a JSON object (not a line); b is reset. */
+void sm_pull_stats_json(const struct sm_pull_stats *st, struct sm_buf *b);
 
 /* diff.c: what would change, what changed */
 

@@ -2217,3 +2217,66 @@ sm_outbox_conflict(struct sm_db *db, int64_t prop_id, const char *warning)
 	sqlite3_bind_text(stmt, 2, warning, -1, SQLITE_STATIC);
 	return step_done(db, stmt, "cannot flag a target property");
 }
+
+/*
+ * sm-pull (pull.c): what sm knows of a target row's delivery, to tell
+ * what the real target holds from a manual change.
+ */
+
+int
+sm_pull_row(struct sm_db *db, int64_t target_id, int64_t prop_id,
+    const char *external_id, struct sm_pull_row *r)
+{
+	sqlite3_stmt *stmt;
+	const char *s;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	stmt = sm_db_stmt(db, "SELECT (SELECT hash FROM delivered "
+	    "WHERE property_id = ?1), o.seq, o.action = 'delete', "
+	    "o.sent_hash FROM (SELECT 1) LEFT JOIN outbox o "
+	    "ON o.target_id = ?2 AND o.external_id = ?3");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, prop_id);
+	sqlite3_bind_int64(stmt, 2, target_id);
+	sqlite3_bind_text(stmt, 3, external_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		copy_hash(r->delivered, stmt, 0);
+		r->seq = sqlite3_column_int64(stmt, 1);
+		r->del = sqlite3_column_int(stmt, 2);
+		s = col_text(stmt, 3);
+		if (s != NULL)
+			snprintf(r->sent, sizeof(r->sent), "%s", s);
+		r->has_sent = s != NULL;
+		rc = 0;
+	} else
+		rc = sm_db_error(db, rc, "cannot read the outbox");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int
+sm_pull_delivered_ids(struct sm_db *db, enum sm_side side, int64_t target_id,
+    int (*fn)(int64_t id, void *arg), void *arg)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (side != SM_TARGET)
+		return sm_error(SM_EINTERNAL, "delivered rows of a source");
+	stmt = sm_db_stmt(db, "SELECT d.property_id FROM delivered d "
+	    "JOIN target_properties p ON p.id = d.property_id "
+	    "WHERE p.target_id = ?1");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if ((rc = fn(sqlite3_column_int64(stmt, 0), arg)) != 0)
+			break;
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return rc < 0 ? rc : sm_db_error(db, rc, "cannot read the delivered "
+	    "hashes");
+}
