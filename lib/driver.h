@@ -53,6 +53,8 @@ struct sm_drec {
 	const char *hash;	/* sm's hash of data (put), or NULL */
 	const char *expect;	/* put and del: the hash last delivered, to
 				   compare before writing (NULL: none was) */
+	int force;		/* put and del: write over whatever the target
+				   holds (sm-sync --overwrite-manual) */
 	const char *error;	/* list: not NULL for something the target
 				   holds that is not a record (a file that
 				   does not parse): why; data is then NULL

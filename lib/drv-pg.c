@@ -45,8 +45,10 @@
 #define IDENT_MAX	63	/* NAMEDATALEN - 1 */
 #define NPARAM		5	/* of every statement, unused ones NULL */
 
-enum { S_INS, S_UPD, S_DEL, NSTMT };
-static const char *const stmt_name[NSTMT] = { "sm_ins", "sm_upd", "sm_del" };
+/* S_FPUT and S_FDEL write whatever the row holds (struct sm_drec force). */
+enum { S_INS, S_UPD, S_DEL, S_FPUT, S_FDEL, NSTMT };
+static const char *const stmt_name[NSTMT] = { "sm_ins", "sm_upd", "sm_del",
+	"sm_fput", "sm_fdel" };
 enum { OP_CMD, OP_PUT, OP_DEL };
 
 struct op {
@@ -540,8 +542,9 @@ table_sql(struct pg *d, const char *t)
 	sm_buf_addf(&b, "INSERT INTO %s AS t (external_id, data, hash, "
 	    "updated_at) VALUES ($1, $2::jsonb, $3, now()) "
 	    "ON CONFLICT (external_id) DO UPDATE SET data = EXCLUDED.data, "
-	    "hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at "
-	    "WHERE t.hash = EXCLUDED.hash", t);
+	    "hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at", t);
+	d->sql[S_FPUT] = sm_xstrdup(b.data);
+	sm_buf_adds(&b, " WHERE t.hash = EXCLUDED.hash");
 	d->sql[S_INS] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "UPDATE %s SET data = $2::jsonb, hash = $3, "
@@ -553,6 +556,10 @@ table_sql(struct pg *d, const char *t)
 	    "AND hash = $2 RETURNING 1) SELECT (SELECT count(*) FROM d), "
 	    "EXISTS (SELECT 1 FROM %s WHERE external_id = $1)", t, t);
 	d->sql[S_DEL] = sm_xstrdup(b.data);
+	sm_buf_reset(&b);
+	sm_buf_addf(&b, "WITH d AS (DELETE FROM %s WHERE external_id = $1 "
+	    "RETURNING 1) SELECT (SELECT count(*) FROM d), false", t);
+	d->sql[S_FDEL] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "SELECT external_id, data::text FROM %s", t);
 	d->list_sql = b.data;
@@ -616,6 +623,7 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	    names.data, vals.data);
 	sm_buf_addf(&b, src, t);
 	sm_buf_addf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", key, set.data);
+	d->sql[S_FPUT] = sm_xstrdup(b.data);
 	if (hash != NULL)
 		sm_buf_addf(&b, " WHERE t.%s = EXCLUDED.%s", hash, hash);
 	d->sql[S_INS] = sm_xstrdup(b.data);
@@ -644,6 +652,12 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	else
 		sm_buf_adds(&b, "false");
 	d->sql[S_DEL] = sm_xstrdup(b.data);
+	sm_buf_reset(&b);
+	sm_buf_addf(&b, "WITH k AS (SELECT r.%s FROM jsonb_populate_record("
+	    "NULL::%s, jsonb_build_object($3::text, $1::text)) r), "
+	    "d AS (DELETE FROM %s t USING k WHERE t.%s = k.%s RETURNING 1) "
+	    "SELECT (SELECT count(*) FROM d), false", key, t, t, key, key);
+	d->sql[S_FDEL] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	if (jv_object_has(jv_copy(cols), jv_string("@data"))) {
 		v = jv_object_get(jv_copy(cols), jv_string("@data"));
@@ -1032,6 +1046,8 @@ pg_put(void *p, const struct sm_drec *r, struct sm_buf *why)
 	val[n++] = r->hash;
 	if (d->map != NULL)
 		val[n++] = d->map;
+	if (r->force)
+		return queue_stmt(d, S_FPUT, val, OP_PUT, r, why);
 	if (r->expect == NULL || !d->hashed)
 		return queue_stmt(d, S_INS, val, OP_PUT, r, why);
 	val[n++] = r->expect;
@@ -1047,7 +1063,7 @@ pg_del(void *p, const struct sm_drec *r, struct sm_buf *why)
 	val[0] = r->external_id;
 	val[1] = r->expect;
 	val[2] = d->keycol;
-	return queue_stmt(d, S_DEL, val, OP_DEL, r, why);
+	return queue_stmt(d, r->force ? S_FDEL : S_DEL, val, OP_DEL, r, why);
 }
 
 /* Leaves pipeline mode and ends the transaction, whatever its state. */

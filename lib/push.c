@@ -55,6 +55,7 @@ struct item {
 	size_t len;
 	char *hash;
 	char *expect;		/* delivered_hash, NULL under force */
+	int force;		/* sm-sync --overwrite-manual queued it */
 	char *sent;		/* hashes sent and not acknowledged */
 	const char *action;	/* create, update, delete */
 	int verdict;
@@ -112,6 +113,7 @@ fill(struct item *it, const struct sm_outbox_row *r)
 		it->hash = dup_or_null(r->hash);
 	}
 	it->expect = r->force ? NULL : dup_or_null(r->delivered_hash);
+	it->force = r->force;
 	it->sent = dup_or_null(r->sent_hash);
 	it->action = sm_push_action(it->data == NULL, r->delivered_hash);
 	it->why = dup_or_null(r->warning);
@@ -200,6 +202,7 @@ apply(struct pusher *p, struct item *it)
 	r.len = it->len;
 	r.hash = it->hash;
 	r.expect = it->expect;
+	r.force = it->force;
 	rc = it->data != NULL ? p->drv->put(p->d, &r, &p->why) :
 	    p->drv->del(p->d, &r, &p->why);
 	if (rc != SM_CONFLICT || it->sent == NULL)

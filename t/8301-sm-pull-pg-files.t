@@ -6,7 +6,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/pg.sh"
-plan 32
+plan 33
 
 SM_TENANT=acme
 SM_PUSH_BACKOFF_MS=5
@@ -46,17 +46,8 @@ check_exit 'pg: a push' 0 sm-push pg; log
 check 'pg: holds the change' grep_q '"op":"held","target":"pg","external_id":"1"' out
 check 'pg: the edit is kept' test "$(pgprice 1)" = 999
 check_exit 'pg: --overwrite-manual' 0 sm-sync --overwrite-manual portal pg; log
-# Known: drv-pg sends a forced put (expect NULL) as its create, whose ON
-# CONFLICT keeps a row of another hash, and push.c passes that commit's
-# SM_CONFLICT on as exit 3.  Push's side, reported; TODO until fixed.
-todo() {
-	tap_n=$((tap_n + 1))
-	if "$@"; then echo "ok $tap_n - $name # TODO forced put on PostgreSQL"
-	else echo "not ok $tap_n - $name # TODO forced put on PostgreSQL"; fi
-}
-name='pg: a push delivers over the edit'
-sm-push pg >out 2>err || :; log
-todo test "$(pgprice 1)" = 110
+check_exit 'pg: a push delivers over the edit' 0 sm-push pg; log
+check 'pg: the source price is back' test "$(pgprice 1)" = 110
 
 # PostgreSQL: a psql DELETE, and a row sm does not know.
 pg_psql -c "DELETE FROM listings WHERE external_id = '2'"
