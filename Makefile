@@ -30,13 +30,14 @@ DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
-# hostile clients, crash loops, signals at random moments, valgrind).
+# hostile clients and inputs, crash and kill loops, signals at random
+# moments, valgrind).
 # make check is everything: make test,
 # then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
 # below); CI runs it.
 SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
 	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
-	t/9400-valgrind.t
+	t/9300-hostile.t t/9301-hostile-maps.t t/9400-valgrind.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 # sm.h is the library as front ends see it; sm-private.h is lib's own
