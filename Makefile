@@ -226,8 +226,8 @@ fuzz-fastrec: $(FUZZ_DIR)/fuzz-fastrec
 
 # make check-asan: the whole suite against a build with AddressSanitizer
 # and UBSan (leaks included), made in a copy of the tree so that the
-# objects of the normal build are left alone.  The crash test runs smaller
-# there (it tests SQLite's recovery more than our memory), and
+# objects of the normal build are left alone.  The crash and push-kill
+# tests run smaller there (they test recovery more than our memory), and
 # t/9400-valgrind.t skips.
 ASAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
@@ -243,6 +243,7 @@ check-asan:
 	$(MAKE) -s -C "$$d/main" all units CFLAGS='$(ASAN_FLAGS)' \
 	    LDFLAGS='-fsanitize=address,undefined' && \
 	cd "$$d/main" && SM_ASAN=1 CRASH_RECORDS=20000 CRASH_KILLS=4 \
+	    PUSH_KILLS=10 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
 	    PATH="$$PWD/bin:$$PATH" prove --timer t/ </dev/null
