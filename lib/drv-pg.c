@@ -14,6 +14,10 @@
  * pseudo-fields "@hash" (sm's hash: compare before write), "@data" (the
  * whole record as JSON) and "@updated_at" (now()) are optional.  Without
  * "@hash" nothing can be compared: puts and deletes are unconditional.
+ * A put or del without expect (a create, or sm-sync --overwrite-manual)
+ * writes or removes whatever the row holds, as the other drivers do; with
+ * it, the row must hold that hash or already the one being written (a
+ * batch delivered but not acknowledged, sent again), else SM_CONFLICT.
  * Values reach their columns through jsonb_populate_record(), so the
  * server converts each to its column's type (a bad one is 22xxx).
  *
@@ -51,7 +55,6 @@ enum { OP_CMD, OP_PUT, OP_DEL };
 
 struct op {
 	int kind;
-	int expect;		/* a hash was last delivered */
 	char *id;		/* OP_PUT, OP_DEL: for messages */
 };
 
@@ -540,8 +543,7 @@ table_sql(struct pg *d, const char *t)
 	sm_buf_addf(&b, "INSERT INTO %s AS t (external_id, data, hash, "
 	    "updated_at) VALUES ($1, $2::jsonb, $3, now()) "
 	    "ON CONFLICT (external_id) DO UPDATE SET data = EXCLUDED.data, "
-	    "hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at "
-	    "WHERE t.hash = EXCLUDED.hash", t);
+	    "hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at", t);
 	d->sql[S_INS] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "UPDATE %s SET data = $2::jsonb, hash = $3, "
@@ -550,7 +552,7 @@ table_sql(struct pg *d, const char *t)
 	d->sql[S_UPD] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "WITH d AS (DELETE FROM %s WHERE external_id = $1 "
-	    "AND hash = $2 RETURNING 1) SELECT (SELECT count(*) FROM d), "
+	    "AND ($2::text IS NULL OR hash = $2) RETURNING 1) SELECT (SELECT count(*) FROM d), "
 	    "EXISTS (SELECT 1 FROM %s WHERE external_id = $1)", t, t);
 	d->sql[S_DEL] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
@@ -616,8 +618,6 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	    names.data, vals.data);
 	sm_buf_addf(&b, src, t);
 	sm_buf_addf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", key, set.data);
-	if (hash != NULL)
-		sm_buf_addf(&b, " WHERE t.%s = EXCLUDED.%s", hash, hash);
 	d->sql[S_INS] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	if (hash != NULL) {
@@ -636,7 +636,8 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	    "d AS (DELETE FROM %s t USING k WHERE t.%s = k.%s", key, t, t,
 	    key, key);
 	if (hash != NULL)
-		sm_buf_addf(&b, " AND t.%s::text = $2", hash);
+		sm_buf_addf(&b, " AND ($2::text IS NULL OR t.%s::text = $2)",
+		    hash);
 	sm_buf_addf(&b, " RETURNING 1) SELECT (SELECT count(*) FROM d), ");
 	if (hash != NULL)
 		sm_buf_addf(&b, "EXISTS (SELECT 1 FROM %s t, k WHERE "
@@ -861,14 +862,13 @@ batch_reset(struct pg *d)
 }
 
 static void
-queue(struct pg *d, int kind, int expect, const char *id)
+queue(struct pg *d, int kind, const char *id)
 {
 	if (d->nop == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 64;
 		d->op = sm_xrealloc(d->op, d->cap * sizeof(*d->op));
 	}
 	d->op[d->nop].kind = kind;
-	d->op[d->nop].expect = expect;
 	d->op[d->nop].id = id ? sm_xstrdup(id) : NULL;
 	d->nop++;
 	d->unsynced++;
@@ -905,17 +905,13 @@ result(struct pg *d, struct op *op, PGresult *res)
 		return;
 	}
 	if (op->kind == OP_PUT && strcmp(PQcmdTuples(res), "0") == 0)
-		refuse(d, SM_CONFLICT, op->id, op->expect ?
-		    "the row was changed or deleted on the target since it "
-		    "was last delivered" : "the target holds a row of this "
-		    "key that sm did not deliver");
+		refuse(d, SM_CONFLICT, op->id, "the row was changed or "
+		    "deleted on the target since it was last delivered");
 	else if (op->kind == OP_DEL && PQntuples(res) == 1 &&
 	    strcmp(PQgetvalue(res, 0, 0), "0") == 0 &&
 	    *PQgetvalue(res, 0, 1) == 't')
-		refuse(d, SM_CONFLICT, op->id, op->expect ?
-		    "the row was changed on the target since it was last "
-		    "delivered" : "the target holds a row of this key that "
-		    "sm did not deliver");
+		refuse(d, SM_CONFLICT, op->id, "the row was changed on the "
+		    "target since it was last delivered");
 }
 
 /*
@@ -985,7 +981,7 @@ pg_begin(void *p, struct sm_buf *why)
 			drain(d), PQexitPipelineMode(d->conn);
 		return rc;
 	}
-	queue(d, OP_CMD, 0, NULL);
+	queue(d, OP_CMD, NULL);
 	return 0;
 }
 
@@ -1007,7 +1003,7 @@ queue_stmt(struct pg *d, int stmt, const char *const *val, int kind,
 		refuse(d, SM_TRANSIENT, NULL, "cannot send");
 		return conn_fail(d, why, "cannot send");
 	}
-	queue(d, kind, r->expect != NULL, r->external_id);
+	queue(d, kind, r->external_id);
 	d->nrec++;
 	if (d->unsynced >= DRAIN && drain(d) != 0) {
 		sm_buf_reset(why);
