@@ -173,10 +173,11 @@ clean:
 # make bench: BENCH_N generated listings through the commands and through
 # jq, sqlite-utils and sqlite3 for reference, timed; writes BENCH.md (see
 # t/bench/run.sh for its knobs; BENCH_ONLY=http for its HTTP part alone,
-# sm-serve under wrk beside nginx).  Slow, and not part of make test.
+# sm-serve under wrk beside nginx; BENCH_ONLY=push for sm-push into
+# PostgreSQL beside psql, and to files).  Slow, and not part of make test.
 BENCH_N ?= 1000000
 BENCH_DEB_PACKAGES = sqlite-utils time jq sqlite3 valgrind linux-perf wrk \
-	nginx curl python3
+	nginx curl python3 postgresql
 
 bench: all
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_DEB_PACKAGES)"

@@ -79,8 +79,8 @@ struct sm_driver {
 	/*
 	 * Makes the batch durable on the target: only then are its records
 	 * delivered.  A verdict for the whole batch (SM_PERMANENT: none of it
-	 * was kept; push.c then delivers its records one by one to find the
-	 * one at fault).
+	 * was kept; push.c then delivers it in halves down to the record at
+	 * fault).
 	 */
 	int (*commit)(void *d, struct sm_buf *why);
 	/* Drops a batch not committed. */

@@ -32,7 +32,7 @@
  * commit's.  A record refused in a batch (a conflict, a bad value) rolls
  * the whole batch back: commit then answers SM_PERMANENT naming it (the
  * record's own verdict when the batch is that one record), and push.c
- * delivers the records one by one.
+ * delivers the batch in halves down to that record.
  */
 #include <stdarg.h>
 #include <stdio.h>

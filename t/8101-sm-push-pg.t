@@ -155,8 +155,8 @@ check 'nor in the tenant file' sh -c "! cat '$SM_DATA_DIR'/acme.db* |
     grep -a -q -e '$SECRET' -e wrong-Pa55-8101y"
 
 # PostgreSQL stopped during a push: exit 75, the rest pending, nothing
-# lost.  A trigger makes each row take a millisecond: the push lasts
-# seconds, and the server is stopped a moment into it.
+# lost.  A trigger makes each row take a millisecond: a batch lasts a
+# second, and the server is stopped once the first is in.
 awk 'BEGIN { for (n = 1; n <= 3000; n++)
     printf "{\"id\":\"s%d\",\"price\":%d}\n", n, n }' >s.json
 import s.json
@@ -168,7 +168,13 @@ EXECUTE FUNCTION slow()"
 before=$(pg_psql -c 'SELECT count(*) FROM listings')
 SM_PUSH_RETRIES=2 sm-push db >stop.out 2>stop.err &
 pid=$!
-sleep 1
+# Once a first batch is in the table, while the next is on its way.
+n=0
+while [ "$(pg_psql -c 'SELECT count(*) FROM listings')" = "$before" ] &&
+    [ $n -lt 200 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
 pg_stop
 st=0; wait $pid || st=$?
 check 'stopped during a push: exit 75' [ "$st" = 75 ]
