@@ -129,13 +129,15 @@ BEGIN {
 	    $5, $6 / 1024
 }' "$R"
 echo
-echo "records/s counts the records each step delivered ($changed after the 1%" \
-    "change). user and sys are the client's (sm-push or psql): the" \
-    "server's work is in the wall time only. The floor loads" \
+printf '%s\n' "records/s counts the records each step delivered ($changed" \
+    "after the 1% change). user and sys are the client's (sm-push or" \
+    "psql): the server's work is in the wall time only. The floor loads" \
     "\`external_id, data, hash\` of the $rows rows sm delivered, as" \
-    "\`psql \\copy\` text, into an empty table \`floor_in\`, then \`INSERT INTO floor … ON CONFLICT (external_id)" \
-    "DO UPDATE\` into a table of sm's shape, in one psql run" \
-    "($floor_rows rows)."
+    "\`psql \\copy\` text, into an empty table \`floor_in\`, then" \
+    "\`INSERT INTO floor … ON CONFLICT (external_id) DO UPDATE\` into a" \
+    "table of sm's shape, in one psql run ($floor_rows rows)." | tr '\n' ' ' |
+    sed 's/ $//'
+echo
 echo
 awk -F'|' -v left="$left" '
 { wall[$1] = $3; rss[$1] = $6 }
