@@ -55,7 +55,7 @@ round() {
 				v = (r == 1 || x < 0.3) ? r * 100000 + i : "-"
 			else if (x < 0.05)
 				v = "-"
-			else if (x < 0.35)
+			else if (x < 0.6)
 				v = r * 100000 + i
 			else
 				v = old
@@ -84,8 +84,8 @@ while [ $i -le "$KILLS" ]; do
 	before=$(pending)
 	sm-push -q k >/dev/null 2>&1 &
 	pid=$!
-	# Over the push's run: 5,000 records take about half a second.
-	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 1000); printf "%03d", rand() * 600 }')"
+	# Over the push's run: a few thousand records take a few tenths.
+	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 1000); printf "%03d", rand() * 350 }')"
 	kill -9 $pid 2>/dev/null || :
 	st=0; wait $pid 2>/dev/null || st=$?
 	if [ "$st" = 137 ]; then
