@@ -37,7 +37,8 @@ DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 # below); CI runs it.
 SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
 	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
-	t/9300-hostile.t t/9301-hostile-maps.t t/9400-valgrind.t
+	t/9103-push-pg-kill.t t/9300-hostile.t t/9301-hostile-maps.t \
+	t/9400-valgrind.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 # sm.h is the library as front ends see it; sm-private.h is lib's own
@@ -173,10 +174,11 @@ clean:
 # make bench: BENCH_N generated listings through the commands and through
 # jq, sqlite-utils and sqlite3 for reference, timed; writes BENCH.md (see
 # t/bench/run.sh for its knobs; BENCH_ONLY=http for its HTTP part alone,
-# sm-serve under wrk beside nginx).  Slow, and not part of make test.
+# sm-serve under wrk beside nginx; BENCH_ONLY=push for sm-push into
+# PostgreSQL beside psql, and to files).  Slow, and not part of make test.
 BENCH_N ?= 1000000
 BENCH_DEB_PACKAGES = sqlite-utils time jq sqlite3 valgrind linux-perf wrk \
-	nginx curl python3
+	nginx curl python3 postgresql
 
 bench: all
 	@$(MAKE) --no-print-directory deps DEB_PACKAGES="$(BENCH_DEB_PACKAGES)"

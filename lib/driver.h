@@ -52,9 +52,9 @@ struct sm_drec {
 	size_t len;
 	const char *hash;	/* sm's hash of data (put), or NULL */
 	const char *expect;	/* put and del: the hash last delivered, to
-				   compare before writing (NULL: none was) */
-	int force;		/* put and del: write over whatever the target
-				   holds (sm-sync --overwrite-manual) */
+				   compare before writing; NULL: write
+				   without comparing (nothing delivered yet,
+				   or sm-sync --overwrite-manual) */
 	const char *error;	/* list: not NULL for something the target
 				   holds that is not a record (a file that
 				   does not parse): why; data is then NULL
@@ -81,8 +81,8 @@ struct sm_driver {
 	/*
 	 * Makes the batch durable on the target: only then are its records
 	 * delivered.  A verdict for the whole batch (SM_PERMANENT: none of it
-	 * was kept; push.c then delivers its records one by one to find the
-	 * one at fault).
+	 * was kept; push.c then delivers it in halves down to the record at
+	 * fault).
 	 */
 	int (*commit)(void *d, struct sm_buf *why);
 	/* Drops a batch not committed. */

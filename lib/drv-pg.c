@@ -14,6 +14,10 @@
  * pseudo-fields "@hash" (sm's hash: compare before write), "@data" (the
  * whole record as JSON) and "@updated_at" (now()) are optional.  Without
  * "@hash" nothing can be compared: puts and deletes are unconditional.
+ * A put or del without expect (a create, or sm-sync --overwrite-manual)
+ * writes or removes whatever the row holds, as the other drivers do; with
+ * it, the row must hold that hash or already the one being written (a
+ * batch delivered but not acknowledged, sent again), else SM_CONFLICT.
  * Values reach their columns through jsonb_populate_record(), so the
  * server converts each to its column's type (a bad one is 22xxx).
  *
@@ -28,7 +32,7 @@
  * commit's.  A record refused in a batch (a conflict, a bad value) rolls
  * the whole batch back: commit then answers SM_PERMANENT naming it (the
  * record's own verdict when the batch is that one record), and push.c
- * delivers the records one by one.
+ * delivers the batch in halves down to that record.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -45,15 +49,12 @@
 #define IDENT_MAX	63	/* NAMEDATALEN - 1 */
 #define NPARAM		5	/* of every statement, unused ones NULL */
 
-/* S_FPUT and S_FDEL write whatever the row holds (struct sm_drec force). */
-enum { S_INS, S_UPD, S_DEL, S_FPUT, S_FDEL, NSTMT };
-static const char *const stmt_name[NSTMT] = { "sm_ins", "sm_upd", "sm_del",
-	"sm_fput", "sm_fdel" };
+enum { S_INS, S_UPD, S_DEL, NSTMT };
+static const char *const stmt_name[NSTMT] = { "sm_ins", "sm_upd", "sm_del" };
 enum { OP_CMD, OP_PUT, OP_DEL };
 
 struct op {
 	int kind;
-	int expect;		/* a hash was last delivered */
 	char *id;		/* OP_PUT, OP_DEL: for messages */
 };
 
@@ -397,7 +398,7 @@ pg_check(const struct sm_conn *c)
 {
 	char *url = NULL, *table = NULL, *pw = NULL, *err = NULL;
 	char *secret[3] = { NULL, NULL, NULL };
-	PQconninfoOption *opt = NULL;
+	PQconninfoOption *opt;
 	struct sm_buf b;
 	jv cols;
 	int rc = 0;
@@ -543,8 +544,6 @@ table_sql(struct pg *d, const char *t)
 	    "updated_at) VALUES ($1, $2::jsonb, $3, now()) "
 	    "ON CONFLICT (external_id) DO UPDATE SET data = EXCLUDED.data, "
 	    "hash = EXCLUDED.hash, updated_at = EXCLUDED.updated_at", t);
-	d->sql[S_FPUT] = sm_xstrdup(b.data);
-	sm_buf_adds(&b, " WHERE t.hash = EXCLUDED.hash");
 	d->sql[S_INS] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "UPDATE %s SET data = $2::jsonb, hash = $3, "
@@ -553,13 +552,9 @@ table_sql(struct pg *d, const char *t)
 	d->sql[S_UPD] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "WITH d AS (DELETE FROM %s WHERE external_id = $1 "
-	    "AND hash = $2 RETURNING 1) SELECT (SELECT count(*) FROM d), "
+	    "AND ($2::text IS NULL OR hash = $2) RETURNING 1) SELECT (SELECT count(*) FROM d), "
 	    "EXISTS (SELECT 1 FROM %s WHERE external_id = $1)", t, t);
 	d->sql[S_DEL] = sm_xstrdup(b.data);
-	sm_buf_reset(&b);
-	sm_buf_addf(&b, "WITH d AS (DELETE FROM %s WHERE external_id = $1 "
-	    "RETURNING 1) SELECT (SELECT count(*) FROM d), false", t);
-	d->sql[S_FDEL] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	sm_buf_addf(&b, "SELECT external_id, data::text FROM %s", t);
 	d->list_sql = b.data;
@@ -623,9 +618,6 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	    names.data, vals.data);
 	sm_buf_addf(&b, src, t);
 	sm_buf_addf(&b, " ON CONFLICT (%s) DO UPDATE SET %s", key, set.data);
-	d->sql[S_FPUT] = sm_xstrdup(b.data);
-	if (hash != NULL)
-		sm_buf_addf(&b, " WHERE t.%s = EXCLUDED.%s", hash, hash);
 	d->sql[S_INS] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	if (hash != NULL) {
@@ -644,7 +636,8 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	    "d AS (DELETE FROM %s t USING k WHERE t.%s = k.%s", key, t, t,
 	    key, key);
 	if (hash != NULL)
-		sm_buf_addf(&b, " AND t.%s::text = $2", hash);
+		sm_buf_addf(&b, " AND ($2::text IS NULL OR t.%s::text = $2)",
+		    hash);
 	sm_buf_addf(&b, " RETURNING 1) SELECT (SELECT count(*) FROM d), ");
 	if (hash != NULL)
 		sm_buf_addf(&b, "EXISTS (SELECT 1 FROM %s t, k WHERE "
@@ -652,12 +645,6 @@ columns_sql(struct pg *d, const char *t, jv cols, struct sm_buf *why)
 	else
 		sm_buf_adds(&b, "false");
 	d->sql[S_DEL] = sm_xstrdup(b.data);
-	sm_buf_reset(&b);
-	sm_buf_addf(&b, "WITH k AS (SELECT r.%s FROM jsonb_populate_record("
-	    "NULL::%s, jsonb_build_object($3::text, $1::text)) r), "
-	    "d AS (DELETE FROM %s t USING k WHERE t.%s = k.%s RETURNING 1) "
-	    "SELECT (SELECT count(*) FROM d), false", key, t, t, key, key);
-	d->sql[S_FDEL] = sm_xstrdup(b.data);
 	sm_buf_reset(&b);
 	if (jv_object_has(jv_copy(cols), jv_string("@data"))) {
 		v = jv_object_get(jv_copy(cols), jv_string("@data"));
@@ -875,14 +862,13 @@ batch_reset(struct pg *d)
 }
 
 static void
-queue(struct pg *d, int kind, int expect, const char *id)
+queue(struct pg *d, int kind, const char *id)
 {
 	if (d->nop == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 64;
 		d->op = sm_xrealloc(d->op, d->cap * sizeof(*d->op));
 	}
 	d->op[d->nop].kind = kind;
-	d->op[d->nop].expect = expect;
 	d->op[d->nop].id = id ? sm_xstrdup(id) : NULL;
 	d->nop++;
 	d->unsynced++;
@@ -919,17 +905,13 @@ result(struct pg *d, struct op *op, PGresult *res)
 		return;
 	}
 	if (op->kind == OP_PUT && strcmp(PQcmdTuples(res), "0") == 0)
-		refuse(d, SM_CONFLICT, op->id, op->expect ?
-		    "the row was changed or deleted on the target since it "
-		    "was last delivered" : "the target holds a row of this "
-		    "key that sm did not deliver");
+		refuse(d, SM_CONFLICT, op->id, "the row was changed or "
+		    "deleted on the target since it was last delivered");
 	else if (op->kind == OP_DEL && PQntuples(res) == 1 &&
 	    strcmp(PQgetvalue(res, 0, 0), "0") == 0 &&
 	    *PQgetvalue(res, 0, 1) == 't')
-		refuse(d, SM_CONFLICT, op->id, op->expect ?
-		    "the row was changed on the target since it was last "
-		    "delivered" : "the target holds a row of this key that "
-		    "sm did not deliver");
+		refuse(d, SM_CONFLICT, op->id, "the row was changed on the "
+		    "target since it was last delivered");
 }
 
 /*
@@ -999,7 +981,7 @@ pg_begin(void *p, struct sm_buf *why)
 			drain(d), PQexitPipelineMode(d->conn);
 		return rc;
 	}
-	queue(d, OP_CMD, 0, NULL);
+	queue(d, OP_CMD, NULL);
 	return 0;
 }
 
@@ -1021,7 +1003,7 @@ queue_stmt(struct pg *d, int stmt, const char *const *val, int kind,
 		refuse(d, SM_TRANSIENT, NULL, "cannot send");
 		return conn_fail(d, why, "cannot send");
 	}
-	queue(d, kind, r->expect != NULL, r->external_id);
+	queue(d, kind, r->external_id);
 	d->nrec++;
 	if (d->unsynced >= DRAIN && drain(d) != 0) {
 		sm_buf_reset(why);
@@ -1046,8 +1028,6 @@ pg_put(void *p, const struct sm_drec *r, struct sm_buf *why)
 	val[n++] = r->hash;
 	if (d->map != NULL)
 		val[n++] = d->map;
-	if (r->force)
-		return queue_stmt(d, S_FPUT, val, OP_PUT, r, why);
 	if (r->expect == NULL || !d->hashed)
 		return queue_stmt(d, S_INS, val, OP_PUT, r, why);
 	val[n++] = r->expect;
@@ -1063,7 +1043,7 @@ pg_del(void *p, const struct sm_drec *r, struct sm_buf *why)
 	val[0] = r->external_id;
 	val[1] = r->expect;
 	val[2] = d->keycol;
-	return queue_stmt(d, r->force ? S_FDEL : S_DEL, val, OP_DEL, r, why);
+	return queue_stmt(d, S_DEL, val, OP_DEL, r, why);
 }
 
 /* Leaves pipeline mode and ends the transaction, whatever its state. */

@@ -20,8 +20,9 @@
  *	0		delivered
  *	SM_TRANSIENT	the batch again after a backoff, push.retries times,
  *			then left pending (SM_EBUSY: exit 75)
- *	SM_PERMANENT	the batch again one record at a time; the record at
- *			fault is failed with the reason, the others go on
+ *	SM_PERMANENT	the batch again in halves, and so on down to the
+ *			record at fault: it is failed with the reason, the
+ *			others go on (in batches still)
  *	SM_CONFLICT	the target no longer holds what was delivered: the
  *			row is flagged as a manual change, the change held
  *
@@ -39,7 +40,7 @@
 #include "sm-private.h"
 #include "driver.h"
 
-#define BATCH		256
+#define BATCH		1024	/* a batch pays 3 commits: fewer, larger ones */
 #define BACKOFF_MS	500
 #define BACKOFF_MAX_MS	30000
 
@@ -55,7 +56,6 @@ struct item {
 	size_t len;
 	char *hash;
 	char *expect;		/* delivered_hash, NULL under force */
-	int force;		/* sm-sync --overwrite-manual queued it */
 	char *sent;		/* hashes sent and not acknowledged */
 	const char *action;	/* create, update, delete */
 	int verdict;
@@ -113,7 +113,6 @@ fill(struct item *it, const struct sm_outbox_row *r)
 		it->hash = dup_or_null(r->hash);
 	}
 	it->expect = r->force ? NULL : dup_or_null(r->delivered_hash);
-	it->force = r->force;
 	it->sent = dup_or_null(r->sent_hash);
 	it->action = sm_push_action(it->data == NULL, r->delivered_hash);
 	it->why = dup_or_null(r->warning);
@@ -188,23 +187,30 @@ sleep_ms(long ms)
 		;
 }
 
-/* One operation, with the hashes sent before tried when it conflicts. */
+/* One put or del of it, expecting the target to hold expect. */
 static int
-apply(struct pusher *p, struct item *it)
+op(struct pusher *p, const struct item *it, const char *expect)
 {
 	struct sm_drec r;
-	char *tok, *save, *sent;
-	int rc;
 
 	memset(&r, 0, sizeof(r));
 	r.external_id = it->external_id;
 	r.data = it->data;
 	r.len = it->len;
 	r.hash = it->hash;
-	r.expect = it->expect;
-	r.force = it->force;
-	rc = it->data != NULL ? p->drv->put(p->d, &r, &p->why) :
+	r.expect = expect;
+	return it->data != NULL ? p->drv->put(p->d, &r, &p->why) :
 	    p->drv->del(p->d, &r, &p->why);
+}
+
+/* One operation, with the hashes sent before tried when it conflicts. */
+static int
+apply(struct pusher *p, struct item *it)
+{
+	char *tok, *save, *sent;
+	int rc;
+
+	rc = op(p, it, it->expect);
 	if (rc != SM_CONFLICT || it->sent == NULL)
 		return rc;
 	/*
@@ -213,12 +219,46 @@ apply(struct pusher *p, struct item *it)
 	 */
 	sent = sm_xstrdup(it->sent);
 	for (tok = strtok_r(sent, " ", &save); tok != NULL && rc ==
-	    SM_CONFLICT; tok = strtok_r(NULL, " ", &save)) {
-		r.expect = strcmp(tok, "-") == 0 ? NULL : tok;
-		rc = it->data != NULL ? p->drv->put(p->d, &r, &p->why) :
-		    p->drv->del(p->d, &r, &p->why);
+	    SM_CONFLICT; tok = strtok_r(NULL, " ", &save))
+		rc = op(p, it, strcmp(tok, "-") == 0 ? NULL : tok);
+	free(sent);
+	return rc;
+}
+
+/*
+ * A driver that learns the verdicts at commit (drv-pg.c pipelines its
+ * statements) answers SM_CONFLICT there, for a batch of one record: the
+ * hashes sent before are then tried as apply does, each in a batch of
+ * its own.  0 when it was delivered or is a conflict (its verdict says
+ * which), else the verdict that ended it.
+ */
+static int
+late_conflict(struct pusher *p, struct item *it)
+{
+	char *tok, *save, *sent, *why;
+	int rc = SM_CONFLICT;
+
+	why = sm_xstrdup(p->why.data != NULL ? p->why.data : "");
+	sent = it->sent != NULL ? sm_xstrdup(it->sent) : NULL;
+	for (tok = sent != NULL ? strtok_r(sent, " ", &save) : NULL;
+	    tok != NULL && rc == SM_CONFLICT; tok = strtok_r(NULL, " ",
+	    &save)) {
+		if ((rc = p->drv->begin(p->d, &p->why)) != 0)
+			break;
+		rc = op(p, it, strcmp(tok, "-") == 0 ? NULL : tok);
+		if (rc == 0)
+			rc = p->drv->commit(p->d, &p->why);
+		if (rc != 0)
+			p->drv->rollback(p->d);
 	}
 	free(sent);
+	if (rc == 0 || rc == SM_CONFLICT) {
+		it->verdict = rc;
+		free(it->why);
+		it->why = why;
+		return 0;
+	}
+	free(why);
 	return rc;
 }
 
@@ -251,6 +291,10 @@ try_batch(struct pusher *p, struct item *v, size_t n)
 	}
 	if ((rc = p->drv->commit(p->d, &p->why)) != 0)
 		p->drv->rollback(p->d);
+	if (rc == SM_CONFLICT && n == 1)
+		return late_conflict(p, &v[0]);
+	if (rc == SM_CONFLICT)		/* halving finds it */
+		rc = SM_PERMANENT;
 	return rc;
 }
 
@@ -336,6 +380,19 @@ record(struct pusher *p, struct item *v, size_t n)
 	return 0;
 }
 
+/*
+ * An error of sm's (SM_ECONFIG: a password refused) that a driver
+ * answered with its reason in why alone: worded for the front end.
+ */
+static int
+driver_error(struct pusher *p, int rc)
+{
+	if (rc >= 0 || p->why.len == 0 || strcmp(p->why.data,
+	    sm_errmsg()) == 0)
+		return rc;
+	return sm_error(rc, "target '%s': %s", p->t->name, p->why.data);
+}
+
 static int
 unreachable(struct pusher *p)
 {
@@ -346,12 +403,12 @@ unreachable(struct pusher *p)
 
 /*
  * Delivers v (n records): the whole batch, again after a transient
- * failure, one by one after a permanent one.
+ * failure, in halves after a permanent one (one bad record in a batch of
+ * 1,024 costs 20 batches, not 1,024 of one).
  */
 static int
 deliver(struct pusher *p, struct item *v, size_t n)
 {
-	size_t i;
 	int rc, try;
 
 	for (try = 0;; try++) {
@@ -367,13 +424,12 @@ deliver(struct pusher *p, struct item *v, size_t n)
 			return record(p, v, n);
 		}
 		if (rc == SM_PERMANENT) {
-			for (i = 0; i < n; i++)
-				if ((rc = deliver(p, &v[i], 1)) != 0)
-					return rc;
-			return 0;
+			if ((rc = deliver(p, v, n / 2)) != 0)
+				return rc;
+			return deliver(p, v + n / 2, n - n / 2);
 		}
 		if (rc != SM_TRANSIENT)
-			return rc;
+			return driver_error(p, rc);
 		if (try >= p->retries)
 			return unreachable(p);
 		p->st->retries++;
@@ -408,7 +464,7 @@ open_driver(struct pusher *p, const struct sm_conn *c)
 	for (try = 0;; try++) {
 		sm_buf_reset(&p->why);
 		if ((rc = p->drv->open(&p->d, c, &p->why)) != SM_TRANSIENT)
-			return rc;
+			return driver_error(p, rc);
 		if (try >= p->retries)
 			return unreachable(p);
 		p->st->retries++;

@@ -196,8 +196,8 @@ while [ $i -lt "$KILLS" ]; do
 	sm-sync -q portal k >/dev/null
 	sm-push -q k >/dev/null 2>&1 &
 	pid=$!
-	# Over the push's whole run (about 0.25 s here), its commits included.
-	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 100); printf "%02d", rand() * 30 }')"
+	# Over the push's whole run (about 0.1 s here), its commits included.
+	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 100); printf "%02d", rand() * 12 }')"
 	kill -9 $pid 2>/dev/null || true
 	st=0; wait $pid 2>/dev/null || st=$?
 	[ "$st" = 137 ] && killed=$((killed + 1))

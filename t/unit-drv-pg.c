@@ -298,10 +298,10 @@ test_basic(void)
 	ok(put1(d, "a1", "{\"external_id\":\"a1\",\"price\":120}", "h3",
 	    "h2") == SM_CONFLICT, "a hand edit of hash: SM_CONFLICT");
 	ok(put1(d, "a1", "{\"external_id\":\"a1\",\"price\":120}", "h3",
-	    NULL) == SM_CONFLICT, "a create over a row sm did not deliver: "
-	    "SM_CONFLICT");
-	ok(strstr(why.data, "did not deliver") != NULL, "the reason says "
-	    "so");
+	    NULL) == 0, "a put without expect (--overwrite-manual) writes "
+	    "over the edited row");
+	is_str(psql("SELECT data->>'price', hash FROM listings WHERE "
+	    "external_id = 'a1'"), "120|h3", "the row holds the record");
 	ok(put1(d, "gone", "{\"external_id\":\"gone\"}", "g2", "g1") ==
 	    SM_CONFLICT, "an update of a row deleted by hand: SM_CONFLICT");
 	is_str(psql("SELECT count(*) FROM listings WHERE external_id = "
@@ -313,12 +313,16 @@ test_basic(void)
 	    "since: SM_CONFLICT");
 	is_str(psql("SELECT count(*) FROM listings WHERE external_id = "
 	    "'b1'"), "1", "the row is kept");
-	ok(del1(d, "b1", NULL) == SM_CONFLICT, "delete of a row never "
-	    "delivered: SM_CONFLICT");
 	ok(del1(d, "b1", "hb") == 0, "delete of the row delivered");
 	is_str(psql("SELECT count(*) FROM listings WHERE external_id = "
 	    "'b1'"), "0", "the row is gone");
 	ok(del1(d, "b1", "hb") == 0, "delete of a row absent: delivered");
+	ok(put1(d, "b1", "{\"external_id\":\"b1\"}", "hb", NULL) == 0 &&
+	    psql("UPDATE listings SET hash = 'y' WHERE external_id = 'b1'") &&
+	    del1(d, "b1", NULL) == 0, "a delete without expect "
+	    "(--overwrite-manual) removes the edited row");
+	is_str(psql("SELECT count(*) FROM listings WHERE external_id = "
+	    "'b1'"), "0", "it is gone");
 	ok(put1(d, "q'\"; DROP TABLE listings; --",
 	    "{\"external_id\":\"q\",\"s\":\"it's \\\"quoted\\\"\"}", "hq",
 	    NULL) == 0, "a key and data with quotes go as parameters");
@@ -400,9 +404,9 @@ test_batch(void)
 	if (rc == 0)
 		rc = drv->commit(d, &why);
 	note(rc, "batch");
-	ok(rc == SM_PERMANENT && strstr(why.data, "'n0'") != NULL,
-	    "a batch with a conflict: SM_PERMANENT naming the first record "
-	    "refused");
+	ok(rc == SM_PERMANENT && strstr(why.data, "'n1'") != NULL,
+	    "a batch with a conflict: SM_PERMANENT naming the record "
+	    "refused (n0 and n2, without expect, are written over)");
 	is_str(psql("SELECT count(*) FROM listings WHERE hash = 'new'"), "0",
 	    "none of the batch was kept");
 

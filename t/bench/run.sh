@@ -15,8 +15,11 @@
 #	BENCH_HTTP	1 (default): also sm-serve under wrk beside nginx
 #			(t/bench/http.sh, its knobs there), as the section
 #			"## HTTP" of BENCH.md; 0: not
-#	BENCH_ONLY	http: only that section, put in place of the one
-#			in BENCH.md, the rest of it kept as it is
+#	BENCH_PUSH	1 (default): also sm-push into PostgreSQL beside
+#			psql, and to files (t/bench/push.sh), as the
+#			section "## Push"; 0: not
+#	BENCH_ONLY	http or push: only that section, put in place of
+#			the one in BENCH.md, the rest of it kept as it is
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 N=${BENCH_N:-1000000}
@@ -64,24 +67,24 @@ fi
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 
-# http_section REPORT: runs t/bench/http.sh and puts its "## HTTP" in
-# REPORT, in place of the one there or else before "## Machine".
-http_section() {
-	GEN=$GEN W=$W BENCH_COMMIT=$commit sh "$TOP/t/bench/http.sh" \
-	    >"$W/http.md"
-	[ -f "$1" ] || : >"$1"
-	awk -v sec="$W/http.md" '
+# section NAME TITLE REPORT: runs t/bench/NAME.sh and puts its "## TITLE"
+# in REPORT, in place of the one there or else before "## Machine".
+section() {
+	GEN=$GEN W=$W BENCH_N=$N BENCH_COMMIT=$commit \
+	    sh "$TOP/t/bench/$1.sh" >"$W/$1.md"
+	[ -f "$3" ] || : >"$3"
+	awk -v sec="$W/$1.md" -v title="## $2" '
 	function put() { while ((getline l < sec) > 0) print l; print ""; done = 1 }
-	/^## HTTP$/ { skip = 1; next }
+	$0 == title { skip = 1; next }
 	skip && /^## / { skip = 0 }
 	skip { next }
 	/^## Machine$/ && !done { put() }
 	{ print }
-	END { if (!done) { print ""; put() } }' "$1" >"$1.http"
-	mv "$1.http" "$1"
+	END { if (!done) { print ""; put() } }' "$3" >"$3.$1"
+	mv "$3.$1" "$3"
 }
 if [ "${BENCH_ONLY:-}" = http ]; then
-	http_section "$OUT"
+	section http HTTP "$OUT"
 	say "wrote the HTTP section of $OUT"
 	exit 0
 fi
@@ -160,6 +163,11 @@ sizes=$(awk '{ n = length($0); if (NR == 1 || n < mn) mn = n
     "$W/base.ndjson")
 : >"$W/results"
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "${BENCH_ONLY:-}" = push ]; then
+	section push Push "$OUT"
+	say "wrote the Push section of $OUT"
+	exit 0
+fi
 
 # --- sm ---------------------------------------------------------------
 sm_setup() {
@@ -353,7 +361,10 @@ mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 } >"$OUT.tmp"
 
 if [ "${BENCH_HTTP:-1}" != 0 ]; then
-	http_section "$OUT.tmp" || say "the HTTP part failed"
+	section http HTTP "$OUT.tmp" || say "the HTTP part failed"
+fi
+if [ "${BENCH_PUSH:-1}" != 0 ]; then
+	section push Push "$OUT.tmp" || say "the push part failed"
 fi
 if [ "$PROFILE" != 0 ]; then
 	sh "$TOP/t/bench/profile.sh" "$W" "$PROFILE" "$PROFILE_N" \
