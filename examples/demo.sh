@@ -83,15 +83,11 @@ sed 's/"price":540000/"price":529000/' "$site/content/listings/MAD-002.md" \
     >"$work/MAD-002.md"
 mv "$work/MAD-002.md" "$site/content/listings/MAD-002.md"
 
-# ---- sm-pull goes here (SPEC §5.9): the daily job reads both targets
-# back before it syncs, so a hand edit is flagged by sync itself.  Until
-# sm-pull is built, push's compare before write flags the edits below.
-if command -v sm-pull >/dev/null 2>&1; then
-	step "Pull: read both targets back; a hand edit is a manual change"
-	show sm-pull website | short .
-	show sm-pull db | short .
-fi
-# ---- end of sm-pull
+# The daily job reads both targets back before it syncs (SPEC §5.9), so
+# a hand edit is a manual change that sync itself flags.
+step "Pull: read both targets back; a hand edit is a manual change"
+show sm-pull website | short .
+show sm-pull db | short .
 
 step "Day 2: the portal changed; --complete drops listings that are gone"
 show sm-import -s portal --complete "$ex/listings-day2.ndjson" | short '{op, external_id}'
