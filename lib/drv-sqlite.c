@@ -7,9 +7,9 @@
  *
  * or "columns" maps record fields onto the columns of an existing table,
  * {"FIELD": "COLUMN", ...}: FIELD a top-level field of the record, or one
- * of external_id (the key: required), data (the whole record, canonical
- * JSON), hash (sm's hash: without it nothing is compared before a write)
- * and updated_at (the time of the write).
+ * of external_id (the key: required), @data (the whole record, canonical
+ * JSON), @hash (sm's hash: without it nothing is compared before a write)
+ * and @updated_at (the time of the write), as drv-pg.c's.
  *
  * A batch is one transaction (BEGIN IMMEDIATE ... COMMIT).  Before each
  * write the row's hash is compared with what was last delivered: a row
@@ -252,9 +252,9 @@ open_drv(void **out, const struct sm_conn *c, struct sm_buf *why)
 			const char *f = jv_string_value(k);
 
 			add_col(d, strcmp(f, "external_id") == 0 ? C_KEY :
-			    strcmp(f, "data") == 0 ? C_DATA :
-			    strcmp(f, "hash") == 0 ? C_HASH :
-			    strcmp(f, "updated_at") == 0 ? C_TIME : C_FIELD,
+			    strcmp(f, "@data") == 0 ? C_DATA :
+			    strcmp(f, "@hash") == 0 ? C_HASH :
+			    strcmp(f, "@updated_at") == 0 ? C_TIME : C_FIELD,
 			    f, jv_string_value(v));
 			jv_free(k);
 			jv_free(v);

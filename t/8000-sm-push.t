@@ -118,7 +118,7 @@ check 'delivered over the edit' sh -c "sqlite3 '$SITE' \"SELECT data FROM listin
 # A record the target refuses: failed, the rest delivered, exit 1.
 STRICT=$SCRATCH/strict.db
 sqlite3 "$STRICT" 'CREATE TABLE homes (ref TEXT PRIMARY KEY, price INTEGER CHECK (price > 0), body TEXT, h TEXT)'
-sm-tenant target add strict --type database --config "{\"url\":\"sqlite:$STRICT\",\"table\":\"homes\",\"columns\":{\"external_id\":\"ref\",\"price\":\"price\",\"data\":\"body\",\"hash\":\"h\"}}" >/dev/null
+sm-tenant target add strict --type database --config "{\"url\":\"sqlite:$STRICT\",\"table\":\"homes\",\"columns\":{\"external_id\":\"ref\",\"price\":\"price\",\"@data\":\"body\",\"@hash\":\"h\"}}" >/dev/null
 printf '{"id":"4","price":400}\n{"id":"5","price":-5}\n{"id":"6","price":600}\n' | sm-import -q -s portal >/dev/null
 sm-sync -q portal strict >/dev/null
 check_exit 'a refused record: exit 1' 1 sm-push strict
