@@ -41,6 +41,9 @@ present() {
 	bc)		have bc ;;
 	procps)		have pgrep ;;
 	linux-perf)	have perf ;;
+	libpq-dev)	pc libpq ;;
+	hugo)		have hugo ;;
+	postgresql)	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
 	sqlite3|jq|mandoc|curl|valgrind|make|gcc|sqlite-utils) have "$1" ;;
 	*)	have dpkg-query &&
 		    dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null |
