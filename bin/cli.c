@@ -66,6 +66,34 @@ sm_cli_read_arg(const char *arg, char **out)
 	return 0;
 }
 
+int
+sm_cli_events(struct sm_db *db, const struct sm_run *run, FILE *rejects)
+{
+	char chunk[8192];
+	size_t n;
+	int rc;
+
+	if ((rc = sm_events_print(db, run, 0, stdout)) != 0 || rejects == NULL)
+		return rc;
+	rewind(rejects);
+	while ((n = fread(chunk, 1, sizeof(chunk), rejects)) > 0)
+		if (fwrite(chunk, 1, n, stdout) != n)
+			return sm_error(SM_EIO, "write error on stdout");
+	return 0;
+}
+
+void
+sm_cli_target(const char *usage, const char **ref, int argc, char **argv)
+{
+	if (argc > 0 && *ref != NULL && strcmp(argv[0], *ref) != 0)
+		sm_cli_usage(usage, "-t '%s' and operand '%s' name different "
+		    "targets", *ref, argv[0]);
+	if (argc > 0)
+		*ref = argv[0];
+	if (argc > 1)
+		sm_cli_usage(usage, "extra operand '%s'", argv[1]);
+}
+
 void
 sm_cli_say(const char *file, size_t line, const char *detail)
 {

@@ -48,6 +48,17 @@ int sm_cli_read_arg(const char *arg, char **out);
  */
 /* A reject or warning on stderr: "cmd: file:line: detail" (file NULL: none). */
 void sm_cli_say(const char *file, size_t line, const char *detail);
+/*
+ * The events of run on stdout, then the reject events spooled in rejects
+ * (NULL: none): what a command prints once its run has committed.
+ */
+int sm_cli_events(struct sm_db *db, const struct sm_run *run, FILE *rejects);
+/*
+ * The one target of sm-push and sm-pull: -t ref (*ref) or the operand
+ * argv[0]; refuses two that differ, and a second operand.
+ */
+void sm_cli_target(const char *usage, const char **ref, int argc,
+    char **argv);
 _Noreturn void sm_cli_usage(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* -h, --help: the usage text on stdout; exits 0. */

@@ -102,20 +102,8 @@ on_progress(uint64_t bytes, int64_t total, uint64_t records, void *arg)
 static int
 on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 {
-	char chunk[8192];
-	size_t n;
-	int rc;
-
 	(void)arg;
-	if (statsflag)
-		return 0;
-	if ((rc = sm_events_print(db, run, 0, stdout)) != 0)
-		return rc;
-	rewind(reject_events);
-	while ((n = fread(chunk, 1, sizeof(chunk), reject_events)) > 0)
-		if (fwrite(chunk, 1, n, stdout) != n)
-			return sm_error(SM_EIO, "write error on stdout");
-	return 0;
+	return statsflag ? 0 : sm_cli_events(db, run, reject_events);
 }
 
 static void

@@ -94,20 +94,8 @@ on_progress(uint64_t records, void *arg)
 static int
 on_done(struct sm_db *db, const struct sm_run *run, void *arg)
 {
-	char chunk[8192];
-	size_t n;
-	int rc;
-
 	(void)arg;
-	if (statsflag)
-		return 0;
-	if ((rc = sm_events_print(db, run, 0, stdout)) != 0)
-		return rc;
-	rewind(spool);
-	while ((n = fread(chunk, 1, sizeof(chunk), spool)) > 0)
-		if (fwrite(chunk, 1, n, stdout) != n)
-			return sm_error(SM_EIO, "write error on stdout");
-	return 0;
+	return statsflag ? 0 : sm_cli_events(db, run, spool);
 }
 
 static int
@@ -200,13 +188,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 0 && target_ref != NULL && strcmp(argv[0], target_ref) != 0)
-		sm_cli_usage(usage, "-t '%s' and operand '%s' name different "
-		    "targets", target_ref, argv[0]);
-	if (argc > 0)
-		target_ref = argv[0];
-	if (argc > 1)
-		sm_cli_usage(usage, "extra operand '%s'", argv[1]);
+	sm_cli_target(usage, &target_ref, argc, argv);
 	if (!historyflag && target_ref == NULL)
 		sm_cli_usage(usage, "missing operand: TARGET");
 	if (historyflag && (nflag || statsflag || massflag))

@@ -156,13 +156,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 0 && target_ref != NULL && strcmp(argv[0], target_ref) != 0)
-		sm_cli_usage(usage, "-t '%s' and operand '%s' name different "
-		    "targets", target_ref, argv[0]);
-	if (argc > 0)
-		target_ref = argv[0];
-	if (argc > 1)
-		sm_cli_usage(usage, "extra operand '%s'", argv[1]);
+	sm_cli_target(usage, &target_ref, argc, argv);
 	if (statusflag + retryflag + historyflag > 1)
 		sm_cli_usage(usage, "--status, --retry and --history exclude "
 		    "each other");
