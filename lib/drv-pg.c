@@ -398,7 +398,7 @@ pg_check(const struct sm_conn *c)
 {
 	char *url = NULL, *table = NULL, *pw = NULL, *err = NULL;
 	char *secret[3] = { NULL, NULL, NULL };
-	PQconninfoOption *opt;
+	PQconninfoOption *opt = NULL;
 	struct sm_buf b;
 	jv cols;
 	int rc = 0;
