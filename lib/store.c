@@ -1699,15 +1699,17 @@ int
 sm_snap_drop_run(struct sm_run *run, const struct sm_prop *p, const char *key,
     size_t n)
 {
+	/* By external_id, which the snapshot indexes lead with. */
+	static const char *const sql[2] = {
+		"DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
+		"AND source_id = ?3 AND external_id = ?4",
+		"DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
+		"AND target_id = ?3 AND external_id = ?4"
+	};
 	sqlite3_stmt *stmt;
 	int rc;
 
-	/* By external_id, which the snapshot indexes lead with. */
-	stmt = sm_db_stmt(run->db, p->side == SM_SOURCE ?
-	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
-	    "AND source_id = ?3 AND external_id = ?4" :
-	    "DELETE FROM snapshots WHERE run_id = ?1 AND property_id = ?2 "
-	    "AND target_id = ?3 AND external_id = ?4");
+	stmt = side_stmt(run->db, p->side, sql);
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, run->id);
@@ -1723,33 +1725,37 @@ sm_snap_drop_run(struct sm_run *run, const struct sm_prop *p, const char *key,
 int
 sm_prop_max_id(struct sm_db *db, enum sm_side side, int64_t *max)
 {
+	static const char *const sql[2] = {
+		"SELECT coalesce(max(id), 0) FROM source_properties",
+		"SELECT coalesce(max(id), 0) FROM target_properties"
+	};
 	sqlite3_stmt *stmt;
 	int rc;
 
 	*max = 0;
-	stmt = sm_db_stmt(db, side == SM_SOURCE ?
-	    "SELECT coalesce(max(id), 0) FROM source_properties" :
-	    "SELECT coalesce(max(id), 0) FROM target_properties");
-	if (stmt == NULL)
+	if ((stmt = side_stmt(db, side, sql)) == NULL)
 		return SM_EINTERNAL;
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*max = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
-	return 0;
+	return rc == SQLITE_ROW ? 0 : sm_db_error(db, rc,
+	    "cannot read properties");
 }
 
 int
 sm_prop_live_ids(struct sm_db *db, enum sm_side side, int64_t owner,
     int (*fn)(int64_t id, void *arg), void *arg)
 {
+	static const char *const sql[2] = {
+		"SELECT id FROM source_properties WHERE source_id = ? "
+		"AND deleted_at IS NULL",
+		"SELECT id FROM target_properties WHERE target_id = ? "
+		"AND deleted_at IS NULL"
+	};
 	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = sm_db_stmt(db, side == SM_SOURCE ?
-	    "SELECT id FROM source_properties WHERE source_id = ? "
-	    "AND deleted_at IS NULL" :
-	    "SELECT id FROM target_properties WHERE target_id = ? "
-	    "AND deleted_at IS NULL");
+	stmt = side_stmt(db, side, sql);
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, owner);
@@ -1849,6 +1855,7 @@ sm_prop_pairs(struct sm_db *db, int64_t source_id, int64_t target_id,
 	"p.updated_at > ?2 OR v.id IS NOT NULL) AND (?3 IS NULL OR " \
 	"p.external_id IN (SELECT value FROM json_each(?3))) " \
 	"ORDER BY p.external_id"
+static const char *const since_sql[2] = { SINCE_SOURCE, SINCE_TARGET };
 
 int
 sm_prop_since(struct sm_db *db, enum sm_side side, int64_t owner,
@@ -1859,7 +1866,7 @@ sm_prop_since(struct sm_db *db, enum sm_side side, int64_t owner,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	stmt = sm_db_stmt(db, side == SM_SOURCE ? SINCE_SOURCE : SINCE_TARGET);
+	stmt = side_stmt(db, side, since_sql);
 	if (stmt == NULL)
 		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, owner);
