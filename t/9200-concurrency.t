@@ -94,6 +94,10 @@ mkfifo hold
 sqlite3 data/acme.db <hold >/dev/null 2>&1 &
 holder=$!
 exec 3>hold
+# The holder waits for the lock itself: the probe below takes it for an
+# instant, and a holder without a timeout would fail its BEGIN and never
+# hold it.
+echo '.timeout 30000' >&3
 echo 'BEGIN IMMEDIATE;' >&3
 # Wait until the lock is really held.
 i=0
