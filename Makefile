@@ -22,11 +22,12 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # The Debian packages the build and the tests need (installed by "make deps";
 # xxhash gives xxh128sum, cron gives crontab to check the examples, hugo
 # builds the website of the files driver's test, postgresql is the server
-# the tests of the PostgreSQL driver start).
+# the tests of the PostgreSQL driver start, nodejs and npm run and install
+# the npm packages of t/js: make node-deps).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps hugo postgresql libpq-dev
+	bc procps hugo postgresql libpq-dev nodejs npm
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
@@ -136,7 +137,11 @@ t/unit-%: t/unit-%.c t/tap.h t/fastrec-compare.h lib/libsm.a $(HDR) \
 deps:
 	@CC="$(CC)" sh t/deps.sh $(DEB_PACKAGES)
 
-test: deps
+# The npm packages the tests start (t/js/package.json), into t/js/node_modules.
+node-deps: deps
+	@sh t/js/install.sh
+
+test: deps node-deps
 	$(MAKE) all units
 	mandoc -T lint -W warning $(MAN1) $(MAN5) $(MAN7)
 	PATH="$$PWD/bin:$$PATH" prove -j2 $(FAST_TESTS) </dev/null
@@ -169,7 +174,7 @@ clean:
 	rm -f lib/*.o lib/libsm.a lib/schema.c lib/api/*.o lib/api/libsmapi.a \
 	    $(API_GEN) bin/*.o bin/libcli.a $(BIN) $(UNIT)
 
-.PHONY: all deps test check units demo install uninstall clean
+.PHONY: all deps node-deps test check units demo install uninstall clean
 
 # make bench: BENCH_N generated listings through the commands and through
 # jq, sqlite-utils and sqlite3 for reference, timed; writes BENCH.md (see

@@ -43,6 +43,9 @@ present() {
 	linux-perf)	have perf ;;
 	libpq-dev)	pc libpq ;;
 	hugo)		have hugo ;;
+	nodejs)		have node ;;
+	# NodeSource's nodejs brings npm and conflicts with Debian's.
+	npm)		have npm ;;
 	postgresql)	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
 	sqlite3|jq|mandoc|curl|valgrind|make|gcc|sqlite-utils) have "$1" ;;
 	*)	have dpkg-query &&
