@@ -12,9 +12,9 @@ CFLAGS ?= -O2 -g
 WERROR = -Werror
 SM_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(WERROR) \
 	-Ilib $(shell pkg-config --cflags sqlite3 yaml-0.1 libsodium libxxhash \
-	libpq 2>/dev/null)
+	libpq libcurl 2>/dev/null)
 LIBS = $(shell pkg-config --libs sqlite3 yaml-0.1 libsodium libxxhash libpq \
-	2>/dev/null) \
+	libcurl 2>/dev/null) \
 	-ljq -lm -lpthread
 HTTPD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
@@ -27,7 +27,7 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps hugo postgresql libpq-dev nodejs npm
+	bc procps hugo postgresql libpq-dev libcurl4-openssl-dev nodejs npm
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,

@@ -92,6 +92,8 @@ static const struct key {
 	    "SM_SERVE_OPEN_REGISTRATION", "false", 0, 0 },
 	{ "push.retries", T_INT, F(push_retries), 0,
 	    "SM_PUSH_RETRIES", "5", 0, 100 },
+	{ "push.parallel", T_INT, F(push_parallel), 0,
+	    "SM_PUSH_PARALLEL", "4", 1, 64 },
 #undef F
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

@@ -30,6 +30,7 @@
 
 static const struct sm_driver *const drivers[] = {
 	&sm_driver_files,
+	&sm_driver_http,
 	&sm_driver_postgresql,
 	&sm_driver_sqlite,
 	NULL
@@ -43,7 +44,9 @@ static const char *const files_keys[] = {
 	"path", "format", "url", NULL
 };
 static const char *const http_keys[] = {
-	"url", "token", "headers", "header_file", "methods", "paths", NULL
+	"url", "token", "headers", "header_file", "create", "update", "delete",
+	"pull", "compare", "timeout", "connect_timeout", "max_redirects",
+	"cainfo", NULL
 };
 
 /* Keys whose value is a secret: only ${NAME} is stored. */
@@ -515,6 +518,7 @@ sm_conn_open(const struct sm_config *cfg, const struct sm_endpoint *t,
 	c->config = x;
 	/* A driver that hashes what the target holds ignores what sm does. */
 	c->ignore = (const char *const *)sm_ignore_list(cfg, NULL, &c->nignore);
+	c->parallel = cfg != NULL ? cfg->push_parallel : 4;
 	d = sm_driver_of(c);
 	if (d->check != NULL && (rc = d->check(c)) != 0) {
 		sm_conn_free(c);

@@ -43,6 +43,7 @@ struct sm_conn {
 	 */
 	const char *const *ignore;
 	size_t nignore;
+	int parallel;		/* push.parallel: requests in flight */
 };
 
 /* One record as the real target holds it (list) or is to hold it (put). */
@@ -55,6 +56,11 @@ struct sm_drec {
 				   compare before writing; NULL: write
 				   without comparing (nothing delivered yet,
 				   or sm-sync --overwrite-manual) */
+	const char *action;	/* put and del: create, update, delete */
+	const char *sent;	/* put and del: the hashes of versions sent
+				   before and not acknowledged (a push cut
+				   off), space-separated, "-" a delete;
+				   NULL: none */
 	const char *error;	/* list: not NULL for something the target
 				   holds that is not a record (a file that
 				   does not parse): why; data is then NULL
@@ -95,10 +101,20 @@ struct sm_driver {
 	int (*list)(void *d, int (*fn)(const struct sm_drec *r, void *arg),
 	    void *arg, struct sm_buf *why);
 	void (*close)(void *d);
+	/*
+	 * For a driver whose operations are each durable on their own and
+	 * sent several at once (HTTP), NULL for the others: put and del only
+	 * queue them (0), commit sends them all (0, or a verdict for all),
+	 * and this answers the verdict of the i-th put or del of the batch,
+	 * its reason in why, and in *wait_ms how long the target asked to
+	 * wait before another try (Retry-After), 0 when it did not.
+	 */
+	int (*verdict)(void *d, size_t i, long *wait_ms, struct sm_buf *why);
 };
 
 /* The drivers (drv-NAME.c). */
 extern const struct sm_driver sm_driver_files;
+extern const struct sm_driver sm_driver_http;
 extern const struct sm_driver sm_driver_postgresql;
 extern const struct sm_driver sm_driver_sqlite;
 

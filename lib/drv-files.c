@@ -790,5 +790,6 @@ close_(void *d)
 }
 
 const struct sm_driver sm_driver_files = {
-	"files", check, open_, begin, put, del, commit, rollback, list, close_
+	"files", check, open_, begin, put, del, commit, rollback, list, close_,
+	NULL
 };

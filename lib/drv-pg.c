@@ -1175,5 +1175,5 @@ pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
 
 const struct sm_driver sm_driver_postgresql = {
 	"postgresql", pg_check, pg_open, pg_begin, pg_put, pg_del, pg_commit,
-	pg_rollback, pg_list, pg_close
+	pg_rollback, pg_list, pg_close, NULL
 };

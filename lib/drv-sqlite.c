@@ -568,5 +568,6 @@ const struct sm_driver sm_driver_sqlite = {
 	commit,
 	rollback,
 	list,
-	close_drv
+	close_drv,
+	NULL
 };

@@ -31,6 +31,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -199,6 +200,8 @@ op(struct pusher *p, const struct item *it, const char *expect)
 	r.len = it->len;
 	r.hash = it->hash;
 	r.expect = expect;
+	r.action = it->action;
+	r.sent = it->sent;
 	return it->data != NULL ? p->drv->put(p->d, &r, &p->why) :
 	    p->drv->del(p->d, &r, &p->why);
 }
@@ -298,6 +301,43 @@ try_batch(struct pusher *p, struct item *v, size_t n)
 	return rc;
 }
 
+/*
+ * The batch v for a driver of per-record verdicts (driver.h: verdict):
+ * each record's verdict set, SM_TRANSIENT for those to send again; in
+ * *wait_ms the longest wait a target asked for.  0, or an error of sm's.
+ */
+static int
+try_each(struct pusher *p, struct item *v, size_t n, long *wait_ms)
+{
+	size_t i;
+	long w;
+	int rc;
+
+	*wait_ms = 0;
+	if ((rc = p->drv->begin(p->d, &p->why)) == 0) {
+		for (i = 0; rc == 0 && i < n; i++)
+			rc = op(p, &v[i], v[i].expect);
+		if (rc == 0)
+			rc = p->drv->commit(p->d, &p->why);
+	}
+	if (rc < 0) {
+		p->drv->rollback(p->d);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].verdict = rc != 0 ? rc : p->drv->verdict(p->d, i, &w,
+		    &p->why);
+		if (rc == 0 && w > *wait_ms)
+			*wait_ms = w;
+		if (v[i].verdict != 0) {
+			free(v[i].why);
+			v[i].why = sm_xstrdup(p->why.data ? p->why.data : "");
+		}
+	}
+	p->drv->rollback(p->d);	/* the queue's memory */
+	return 0;
+}
+
 static void
 event(struct pusher *p, const char *op, const struct item *it,
     const char *key, const char *text)
@@ -329,6 +369,8 @@ record(struct pusher *p, struct item *v, size_t n)
 		return rc;
 	for (i = 0; rc == 0 && i < n; i++) {
 		switch (v[i].verdict) {
+		case SM_TRANSIENT:
+			break;		/* pending still, sent again */
 		case 0:
 			rc = sm_outbox_delivered(p->db, p->t->id,
 			    v[i].external_id, v[i].property_id, v[i].seq,
@@ -344,6 +386,8 @@ record(struct pusher *p, struct item *v, size_t n)
 		}
 	}
 	for (i = 0; i < n; i++) {
+		if (v[i].verdict == SM_TRANSIENT)
+			continue;
 		if (v[i].verdict == 0) {
 			p->st->delivered++;
 			if (strcmp(v[i].action, "create") == 0)
@@ -370,6 +414,8 @@ record(struct pusher *p, struct item *v, size_t n)
 		return rc;
 	}
 	for (i = 0; i < n; i++) {
+		if (v[i].verdict == SM_TRANSIENT)
+			continue;
 		if (v[i].verdict == 0)
 			event(p, "deliver", &v[i], NULL, NULL);
 		else if (v[i].verdict == SM_CONFLICT)
@@ -406,11 +452,52 @@ unreachable(struct pusher *p)
  * failure, in halves after a permanent one (one bad record in a batch of
  * 1,024 costs 20 batches, not 1,024 of one).
  */
+/*
+ * Delivers v (n records) to a driver of per-record verdicts: the
+ * settled ones recorded, the transient ones sent again after a backoff
+ * (or the wait the target asked for, if longer), push.retries times.
+ */
+static int
+deliver_each(struct pusher *p, struct item *v, size_t n)
+{
+	struct item t;
+	size_t i, m;
+	long wait;
+	int rc, try;
+
+	for (try = 0;; try++) {
+		if ((rc = sm_interrupt_check()) != 0)
+			return rc;
+		if ((rc = try_each(p, v, n, &wait)) != 0 ||
+		    (rc = record(p, v, n)) != 0)
+			return driver_error(p, rc);
+		for (i = m = 0; i < n; i++)
+			if (v[i].verdict == SM_TRANSIENT) {
+				t = v[m];
+				v[m++] = v[i];
+				v[i] = t;
+			}
+		if (m == 0)
+			return 0;
+		n = m;
+		sm_buf_reset(&p->why);
+		sm_buf_adds(&p->why, v[0].why != NULL ? v[0].why : "");
+		if (try >= p->retries)
+			return unreachable(p);
+		p->st->retries++;
+		if (wait < backoff_ms(try + 1))
+			wait = backoff_ms(try + 1);
+		sleep_ms(wait);
+	}
+}
+
 static int
 deliver(struct pusher *p, struct item *v, size_t n)
 {
 	int rc, try;
 
+	if (p->drv->verdict != NULL)
+		return deliver_each(p, v, n);
 	for (try = 0;; try++) {
 		if ((rc = sm_interrupt_check()) != 0)
 			return rc;
@@ -437,6 +524,28 @@ deliver(struct pusher *p, struct item *v, size_t n)
 	}
 }
 
+/* hash added to the space-separated list *sent, as sm_outbox_sent does. */
+static void
+note(char **sent, const char *hash)
+{
+	size_t n = strlen(hash);
+	const char *p;
+	char *s;
+
+	for (p = *sent; p != NULL && (p = strstr(p, hash)) != NULL; p += n)
+		if ((p == *sent || p[-1] == ' ') && (p[n] == ' ' ||
+		    p[n] == '\0'))
+			return;
+	if (*sent == NULL) {
+		*sent = sm_xstrdup(hash);
+		return;
+	}
+	s = sm_xmalloc(strlen(*sent) + n + 2);
+	sprintf(s, "%s %s", *sent, hash);
+	free(*sent);
+	*sent = s;
+}
+
 /* The hashes of the batch noted as sent, before the target sees them. */
 static int
 note_sent(struct pusher *p)
@@ -451,9 +560,14 @@ note_sent(struct pusher *p)
 		    p->v[i].hash != NULL ? p->v[i].hash : "-");
 	if (rc == 0)
 		rc = sm_db_commit(p->db);
-	if (rc != 0)
+	if (rc != 0) {
 		sm_db_rollback(p->db);
-	return rc;
+		return rc;
+	}
+	/* As the outbox has it now: a try again knows it may have landed. */
+	for (i = 0; i < p->n; i++)
+		note(&p->v[i].sent, p->v[i].hash != NULL ? p->v[i].hash : "-");
+	return 0;
 }
 
 static int

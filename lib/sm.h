@@ -231,6 +231,7 @@ struct sm_config {
 	int serve_open_registration;	/* 0: POST /tenants needs the admin
 					   key */
 	int push_retries;		/* 5: tries of a transient failure */
+	int push_parallel;		/* 4: HTTP requests in flight */
 	/*
 	 * targets.NAME: the connections of this machine, a JSON object of
 	 * objects (YAML scalars as strings), or NULL when none.

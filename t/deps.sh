@@ -42,6 +42,7 @@ present() {
 	procps)		have pgrep ;;
 	linux-perf)	have perf ;;
 	libpq-dev)	pc libpq ;;
+	libcurl4-openssl-dev) pc libcurl ;;
 	hugo)		have hugo ;;
 	nodejs)		have node ;;
 	# NodeSource's nodejs brings npm and conflicts with Debian's.
