@@ -12,6 +12,7 @@ static const char *slug_opt, *name_opt, *type_opt, *config_opt, *map_opt;
 static const char *id_field_opt, *hash_ignore_opt;
 static struct sm_cli cli;
 static struct sm_buf line;
+static struct sm_buf warning;	/* of a target written */
 
 enum { OPT_SLUG = 256, OPT_NAME, OPT_TYPE, OPT_CONFIG, OPT_MAP, OPT_ID_FIELD,
     OPT_HASH_IGNORE };
@@ -318,6 +319,8 @@ write_endpoint(struct sm_db *db, struct sm_endpoint *e, int add)
 		sm_db_rollback(db);
 		fail(rc);
 	}
+	if (e->side == SM_TARGET && sm_target_cleartext(e, &warning))
+		warnx("warning: %s", warning.data);
 }
 
 static int
@@ -458,6 +461,7 @@ main(int argc, char *argv[])
 	sm_buf_init(&line);
 	status = run(argc, argv);
 	sm_buf_free(&line);
+	sm_buf_free(&warning);
 	sm_cli_free(&cli);
 	if (sm_stdout_close() != 0) {
 		warnx("%s", sm_errmsg());

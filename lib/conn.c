@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sm.h"
 #include "sm-private.h"
@@ -548,4 +549,42 @@ sm_conn_str(const struct sm_conn *c, const char *key)
 		s = jv_string_value(v);
 	jv_free(v);
 	return s;
+}
+
+int
+sm_target_cleartext(const struct sm_endpoint *t, struct sm_buf *why)
+{
+	jv cfg, hold;
+	const char *url, *host, *end, *at;
+	size_t n;
+	int clear = 0;
+
+	if (strcmp(t->type, "api") != 0 && strcmp(t->type, "cms") != 0)
+		return 0;
+	cfg = jv_parse(t->config != NULL ? t->config : "{}");
+	if (jv_get_kind(cfg) == JV_KIND_OBJECT &&
+	    (url = str_of(cfg, "url", &hold)) != NULL) {
+		if (strncasecmp(url, "http://", 7) == 0) {
+			host = url + 7;
+			end = host + strcspn(host, "/?#");
+			for (at = end; at > host && at[-1] != '@'; at--)
+				;
+			host = at;
+			n = host[0] == '[' ? strcspn(host, "]") + 1 :
+			    strcspn(host, ":/?#");
+			clear = !((n == 9 && strncasecmp(host, "localhost",
+			    9) == 0) || strncmp(host, "127.", 4) == 0 ||
+			    (n == 5 && strncmp(host, "[::1]", 5) == 0));
+			if (clear) {
+				sm_buf_reset(why);
+				sm_buf_addf(why, "target '%s': http:// to %.*s "
+				    "is not encrypted: its records and token "
+				    "cross the network in clear (use https://)",
+				    t->name, (int)n, host);
+			}
+		}
+		jv_free(hold);
+	}
+	jv_free(cfg);
+	return clear;
 }

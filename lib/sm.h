@@ -710,6 +710,13 @@ int sm_endpoint_remove(struct sm_db *db, enum sm_side side, int64_t id);
 /* Appends e as one NDJSON line to b (with the count of live properties). */
 int sm_endpoint_describe(struct sm_db *db, const struct sm_endpoint *e,
     struct sm_buf *b);
+
+/*
+ * 1 when target t (api or cms) would be reached over plain http:// at a
+ * host other than loopback, its records and token unencrypted: the
+ * warning is written into why (reset first).  0 otherwise.
+ */
+int sm_target_cleartext(const struct sm_endpoint *t, struct sm_buf *why);
 /*
  * Calls fn for every source or target, ordered by id.  fn's non-zero
  * return stops the walk and is returned.
