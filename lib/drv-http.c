@@ -1019,8 +1019,10 @@ after_probe(struct http *h, struct req *r, CURLcode cc, long status)
 		settle(r, SM_CONFLICT, h->tmp.data);
 		return 0;
 	}
+	/* A weak ETag never matches If-Match (RFC 9110 13.1.1). */
 	free(r->if_match);
-	r->if_match = r->x.etag != NULL ? sm_xstrdup(r->x.etag) : NULL;
+	r->if_match = r->x.etag != NULL && strncmp(r->x.etag, "W/", 2) != 0 ?
+	    sm_xstrdup(r->x.etag) : NULL;
 	return 1;
 }
 

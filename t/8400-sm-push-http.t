@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 SM_TOKEN=s3cret-T0ken-42
 export SM_TOKEN
 . "$TESTDIR/jsonserver.sh"
-plan 76
+plan 82
 js_start
 
 SM_TENANT=acme
@@ -192,6 +192,20 @@ check_exit 'then delivered: 0' 0 sm-push cms
 check 'delivered' test "$(a3)" = 306
 
 next_version 307
+js_fault '{"mode":"touch","count":1}'
+check_exit 'an edit between the GET and the PUT: 0' 0 sm-push cms --stats
+check 'the PUT carried If-Match, and its 412 is a conflict' \
+    sh -c "grep -q '^PUT /listings/A3 412 307' '$SM_FAULTS.writes' &&
+    jq -e '.stats | .conflicts == 1 and .updated == 0' out >/dev/null"
+check 'the edit is kept' \
+    sh -c 'curl -sf -H "Authorization: Bearer $SM_TOKEN" "'"$JS_URL"'/A3" |
+    jq -e ".touched == true and .price == 306" >/dev/null'
+check_exit 'sync --overwrite-manual --id A3' 0 sm-sync portal cms \
+    --overwrite-manual --id A3
+check_exit 'push applies the source: 0' 0 sm-push cms
+check 'A3 is the source version' test "$(a3)" = 307
+
+next_version 308
 js_fault '{"mode":"redirect","to":"http://127.0.0.2:'"$JS_PORT"'/listings/A3","count":2}'
 check_exit 'a redirect to another host: refused, 1' 1 sm-push cms
 check 'says so' grep_q 'another host' out

@@ -7,9 +7,11 @@
 //   {"mode": "close", "count": N}       N connections closed mid-request
 //   {"mode": "slow", "ms": MS, "count": N}  N answers held MS first
 //   {"mode": "redirect", "to": URL, "count": N}  N answers 307 to URL
+//   {"mode": "touch", "count": N}       N items edited right after a GET
 // count is lowered as faults are served; absent or 0: none.
 // Always: every request is logged to $SM_FAULTS.log (method, URL, the
-// Authorization header); with $SM_TOKEN set, a request without
+// Authorization header), every write as answered to $SM_FAULTS.writes
+// (method, URL, status, the body's price); with $SM_TOKEN set, a request without
 // "Authorization: Bearer $SM_TOKEN" is 401; an item has a strong ETag
 // (of its JSON) and a PUT, PATCH or DELETE with If-Match that differs
 // is 412, as a CMS with optimistic locking answers.
@@ -37,6 +39,15 @@ module.exports = (req, res, next) => {
   if (file) {
     fs.appendFileSync(file + '.log', req.method + ' ' + req.originalUrl +
       ' auth=' + (req.headers.authorization || '-') + '\n');
+    // Each write as answered, in order: METHOD URL STATUS PRICE.
+    if (req.method !== 'GET') {
+      res.on('finish', () => {
+        const price = req.body && req.body.price !== undefined ?
+          req.body.price : '-';
+        fs.appendFileSync(file + '.writes', req.method + ' ' +
+          req.originalUrl + ' ' + res.statusCode + ' ' + price + '\n');
+      });
+    }
   }
   if (token && req.headers.authorization !== 'Bearer ' + token) {
     res.status(401).json({ error: 'no or wrong token' });
@@ -64,6 +75,19 @@ module.exports = (req, res, next) => {
       case 'redirect':
         res.redirect(307, f.to);
         return;
+      case 'touch':
+        // An edit made by hand right after this GET of an item is
+        // answered: the write that follows carries a stale If-Match.
+        if (req.method === 'GET') {
+          res.on('finish', () => {
+            const it = itemOf(req);
+            if (it !== undefined) {
+              it.touched = true;
+              req.app.db.write();
+            }
+          });
+        }
+        break;
     }
   }
   const item = itemOf(req);
