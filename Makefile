@@ -38,7 +38,7 @@ DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 # below); CI runs it.
 SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
 	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
-	t/9103-push-pg-kill.t t/9300-hostile.t t/9301-hostile-maps.t \
+	t/9103-push-pg-kill.t t/9104-push-http-kill.t t/9300-hostile.t t/9301-hostile-maps.t \
 	t/9400-valgrind.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 

@@ -987,6 +987,10 @@ after_probe(struct http *h, struct req *r, CURLcode cc, long status)
 			settle(r, 0, NULL);	/* gone already */
 			return 0;
 		}
+		if (r->action == OP_UPDATE && listed(r->sent, "-")) {
+			r->action = OP_CREATE;	/* a delete sent had landed */
+			return 1;
+		}
 		if (r->action == OP_UPDATE) {
 			sm_buf_reset(&h->tmp);
 			sm_buf_addf(&h->tmp, "'%s' was deleted on the target "
@@ -1071,9 +1075,10 @@ answered(struct http *h, struct req *r, CURL *e, CURLcode cc)
 		settle(r, 0, NULL);	/* gone: what a delete wants */
 		return 0;
 	}
-	if (cc == CURLE_OK && r->sending == OP_UPDATE && r->expect == NULL &&
-	    (status == 404 || status == 410)) {
-		r->action = OP_CREATE;	/* --overwrite-manual of a deleted one */
+	if (cc == CURLE_OK && r->sending == OP_UPDATE && (r->expect == NULL ||
+	    listed(r->sent, "-")) && (status == 404 || status == 410)) {
+		/* --overwrite-manual of a deleted one, or a delete landed */
+		r->action = OP_CREATE;
 		r->probed = 1;
 		return 1;
 	}

@@ -42,6 +42,12 @@
 #include "driver.h"
 
 #define BATCH		1024	/* a batch pays 3 commits: fewer, larger ones */
+/*
+ * A driver of per-record verdicts pays no commit on the target: its
+ * batches are smaller, so that a push cut off has recorded most of what
+ * landed (what it had not is probed again, a GET a record).
+ */
+#define BATCH_EACH	64
 #define BACKOFF_MS	500
 #define BACKOFF_MAX_MS	30000
 
@@ -691,6 +697,7 @@ static int
 push_loop(struct pusher *p, int64_t *after)
 {
 	size_t i;
+	size_t batch = p->drv->verdict != NULL ? BATCH_EACH : BATCH;
 	int rc = 0, more = 1;
 
 	while (more && rc == 0) {
@@ -698,8 +705,9 @@ push_loop(struct pusher *p, int64_t *after)
 			break;
 		clear_batch(p);
 		p->after = *after;
-		rc = sm_outbox_each(p->db, p->t->id, *after, BATCH, collect, p);
-		if (p->left == 0 || p->n + p->nheld < BATCH)
+		rc = sm_outbox_each(p->db, p->t->id, *after, (int64_t)batch,
+		    collect, p);
+		if (p->left == 0 || p->n + p->nheld < batch)
 			more = 0;	/* --limit reached, or the end */
 		if (rc != 0)
 			break;

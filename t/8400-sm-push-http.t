@@ -195,7 +195,7 @@ next_version 307
 js_fault '{"mode":"touch","count":1}'
 check_exit 'an edit between the GET and the PUT: 0' 0 sm-push cms --stats
 check 'the PUT carried If-Match, and its 412 is a conflict' \
-    sh -c "grep -q '^PUT /listings/A3 412 307' '$SM_FAULTS.writes' &&
+    sh -c "grep -q '^PUT /listings/A3 412 A3 307' '$SM_FAULTS.writes' &&
     jq -e '.stats | .conflicts == 1 and .updated == 0' out >/dev/null"
 check 'the edit is kept' \
     sh -c 'curl -sf -H "Authorization: Bearer $SM_TOKEN" "'"$JS_URL"'/A3" |

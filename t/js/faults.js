@@ -11,7 +11,7 @@
 // count is lowered as faults are served; absent or 0: none.
 // Always: every request is logged to $SM_FAULTS.log (method, URL, the
 // Authorization header), every write as answered to $SM_FAULTS.writes
-// (method, URL, status, the body's price); with $SM_TOKEN set, a request without
+// (method, URL, status, the id, the body's price); with $SM_TOKEN set, a request without
 // "Authorization: Bearer $SM_TOKEN" is 401; an item has a strong ETag
 // (of its JSON) and a PUT, PATCH or DELETE with If-Match that differs
 // is 412, as a CMS with optimistic locking answers.
@@ -39,13 +39,15 @@ module.exports = (req, res, next) => {
   if (file) {
     fs.appendFileSync(file + '.log', req.method + ' ' + req.originalUrl +
       ' auth=' + (req.headers.authorization || '-') + '\n');
-    // Each write as answered, in order: METHOD URL STATUS PRICE.
+    // Each write as answered, in order: METHOD URL STATUS ID PRICE.
     if (req.method !== 'GET') {
       res.on('finish', () => {
-        const price = req.body && req.body.price !== undefined ?
-          req.body.price : '-';
+        const b = req.body || {};
+        const id = b.id !== undefined ? b.id :
+          decodeURIComponent(req.path.split('/').pop());
         fs.appendFileSync(file + '.writes', req.method + ' ' +
-          req.originalUrl + ' ' + res.statusCode + ' ' + price + '\n');
+          req.originalUrl + ' ' + res.statusCode + ' ' + id + ' ' +
+          (b.price !== undefined ? b.price : '-') + '\n');
       });
     }
   }
