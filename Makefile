@@ -51,7 +51,8 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 # The HTTP front end, an archive of its own: only sm-serve links it (and
 # libmicrohttpd).  openapi.c and docs.c are made from data files.
 API_HDR = lib/api/api.h lib/api/sm-api.h
-API_GEN = lib/api/openapi.c lib/api/docs.c
+API_GEN = lib/api/openapi.c lib/api/docs.c lib/api/desk-html.c \
+	lib/api/desk-js.c lib/api/desk-css.c
 API_SRC = $(filter-out $(API_GEN), $(wildcard lib/api/*.c)) $(API_GEN)
 API_OBJ = $(API_SRC:.c=.o)
 # The commands' own layer (bin/cli.h): options, usage, progress, stdout.
@@ -96,6 +97,17 @@ lib/api/openapi.c: schema/openapi.json lib/embed.sh
 
 lib/api/docs.c: lib/www/docs.html lib/embed.sh
 	$(EMBED) sm_api_docs_html lib/www/docs.html >$@.tmp && mv $@.tmp $@
+
+# The conflict desk: its page, script and style sheet (GET /, /desk.js,
+# /desk.css).
+lib/api/desk-html.c: lib/www/desk.html lib/embed.sh
+	$(EMBED) sm_api_desk_html lib/www/desk.html >$@.tmp && mv $@.tmp $@
+
+lib/api/desk-js.c: lib/www/desk.js lib/embed.sh
+	$(EMBED) sm_api_desk_js lib/www/desk.js >$@.tmp && mv $@.tmp $@
+
+lib/api/desk-css.c: lib/www/desk.css lib/embed.sh
+	$(EMBED) sm_api_desk_css lib/www/desk.css >$@.tmp && mv $@.tmp $@
 
 lib/api/%.o: lib/api/%.c $(HDR) $(API_HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(HTTPD_CFLAGS) $(CFLAGS) -c -o $@ $<
