@@ -23,23 +23,24 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # xxhash gives xxh128sum, cron gives crontab to check the examples, hugo
 # builds the website of the files driver's test, postgresql is the server
 # the tests of the PostgreSQL driver start, nodejs and npm run and install
-# the npm packages of t/js: make node-deps).
+# the npm packages of t/js: make node-deps), chromium is the browser
+# t/7100-desk-browser.t drives through the conflict desk).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps hugo postgresql libpq-dev nodejs npm
+	bc procps hugo postgresql libpq-dev nodejs npm chromium
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
 # hostile clients and inputs, crash and kill loops, signals at random
-# moments, valgrind).
+# moments, valgrind, a browser).
 # make check is everything: make test,
 # then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
 # below); CI runs it.
 SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
 	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
 	t/9103-push-pg-kill.t t/9300-hostile.t t/9301-hostile-maps.t \
-	t/9400-valgrind.t
+	t/9400-valgrind.t t/7100-desk-browser.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 # sm.h is the library as front ends see it; sm-private.h is lib's own

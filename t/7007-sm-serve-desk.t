@@ -62,7 +62,8 @@ script-src 'self'; style-src 'self'; connect-src 'self'\" &&
 expect 'GET /desk.js' 200 GET /desk.js
 check 'JavaScript' grep -qi '^Content-Type: text/javascript' headers
 check 'that fetches this server only, and never writes HTML' sh -c \
-    '! grep -v "www.w3.org/2000/svg" body | grep -Eq "https?://[a-z]|innerHTML|outerHTML|insertAdjacentHTML|document.write|eval\(" body'
+    '! grep -v "www.w3.org/2000/svg" body | grep -Eq \
+    "https?://[a-z]|innerHTML|outerHTML|insertAdjacentHTML|document.write|eval\("'
 check 'and keeps the key in sessionStorage, never localStorage' sh -c \
     'grep -q sessionStorage body && ! grep -q localStorage body'
 expect 'GET /desk.css' 200 GET /desk.css

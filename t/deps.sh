@@ -43,6 +43,7 @@ present() {
 	linux-perf)	have perf ;;
 	libpq-dev)	pc libpq ;;
 	hugo)		have hugo ;;
+	chromium)	have chromium ;;
 	nodejs)		have node ;;
 	# NodeSource's nodejs brings npm and conflicts with Debian's.
 	npm)		have npm ;;
