@@ -24,11 +24,12 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # builds the website of the files driver's test, postgresql is the server
 # the tests of the PostgreSQL driver start, nodejs and npm run and install
 # the npm packages of t/js: make node-deps), chromium is the browser
-# t/7100-desk-browser.t drives through the conflict desk).
+# t/7100-desk-browser.t drives through the conflict desk, systemd gives
+# systemd-analyze to verify the units of examples/systemd).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps hugo postgresql libpq-dev nodejs npm chromium
+	bc procps hugo postgresql libpq-dev nodejs npm chromium systemd
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
