@@ -23,23 +23,26 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # xxhash gives xxh128sum, cron gives crontab to check the examples, hugo
 # builds the website of the files driver's test, postgresql is the server
 # the tests of the PostgreSQL driver start, nodejs and npm run and install
-# the npm packages of t/js: make node-deps).
+# the npm packages of t/js: make node-deps), chromium is the browser
+# t/7100-desk-browser.t drives through the conflict desk, systemd gives
+# systemd-analyze to verify the units of examples/systemd).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
-	bc procps hugo postgresql libpq-dev libcurl4-openssl-dev nodejs npm
+	bc procps hugo postgresql libpq-dev libcurl4-openssl-dev nodejs npm \
+	chromium systemd
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
 # hostile clients and inputs, crash and kill loops, signals at random
-# moments, valgrind).
+# moments, valgrind, a browser).
 # make check is everything: make test,
 # then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
 # below); CI runs it.
 SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
 	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
-	t/9103-push-pg-kill.t t/9104-push-http-kill.t t/9300-hostile.t t/9301-hostile-maps.t \
-	t/9400-valgrind.t
+	t/9103-push-pg-kill.t t/9104-push-http-kill.t t/9300-hostile.t \
+	t/9301-hostile-maps.t t/9400-valgrind.t t/7100-desk-browser.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
 
 # sm.h is the library as front ends see it; sm-private.h is lib's own
@@ -51,7 +54,8 @@ LIB_OBJ = $(LIB_SRC:.c=.o)
 # The HTTP front end, an archive of its own: only sm-serve links it (and
 # libmicrohttpd).  openapi.c and docs.c are made from data files.
 API_HDR = lib/api/api.h lib/api/sm-api.h
-API_GEN = lib/api/openapi.c lib/api/docs.c
+API_GEN = lib/api/openapi.c lib/api/docs.c lib/api/desk-html.c \
+	lib/api/desk-js.c lib/api/desk-css.c
 API_SRC = $(filter-out $(API_GEN), $(wildcard lib/api/*.c)) $(API_GEN)
 API_OBJ = $(API_SRC:.c=.o)
 # The commands' own layer (bin/cli.h): options, usage, progress, stdout.
@@ -96,6 +100,17 @@ lib/api/openapi.c: schema/openapi.json lib/embed.sh
 
 lib/api/docs.c: lib/www/docs.html lib/embed.sh
 	$(EMBED) sm_api_docs_html lib/www/docs.html >$@.tmp && mv $@.tmp $@
+
+# The conflict desk: its page, script and style sheet (GET /, /desk.js,
+# /desk.css).
+lib/api/desk-html.c: lib/www/desk.html lib/embed.sh
+	$(EMBED) sm_api_desk_html lib/www/desk.html >$@.tmp && mv $@.tmp $@
+
+lib/api/desk-js.c: lib/www/desk.js lib/embed.sh
+	$(EMBED) sm_api_desk_js lib/www/desk.js >$@.tmp && mv $@.tmp $@
+
+lib/api/desk-css.c: lib/www/desk.css lib/embed.sh
+	$(EMBED) sm_api_desk_css lib/www/desk.css >$@.tmp && mv $@.tmp $@
 
 lib/api/%.o: lib/api/%.c $(HDR) $(API_HDR) Makefile
 	$(CC) $(SM_CFLAGS) $(HTTPD_CFLAGS) $(CFLAGS) -c -o $@ $<

@@ -391,3 +391,20 @@ sm_endpoint_each(struct sm_db *db, enum sm_side side,
 	free(v);
 	return rc;
 }
+
+/* A front end's view of sm_outbox_status(), which is lib's own. */
+int
+sm_endpoint_outbox(struct sm_db *db, int64_t id, int64_t *pending,
+    int64_t *held, int64_t *failed, int64_t *oldest_pending)
+{
+	struct sm_outbox_status st;
+	int rc;
+
+	if ((rc = sm_outbox_status(db, id, &st)) != 0)
+		return rc;
+	*pending = st.pending;
+	*held = st.held;
+	*failed = st.failed;
+	*oldest_pending = st.oldest_pending;
+	return 0;
+}

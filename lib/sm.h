@@ -723,6 +723,14 @@ int sm_target_cleartext(const struct sm_endpoint *t, struct sm_buf *why);
  */
 int sm_endpoint_each(struct sm_db *db, enum sm_side side,
     int (*fn)(struct sm_endpoint *, void *), void *arg);
+/*
+ * The outbox of target id in numbers (sm-push --status): changes pending,
+ * held back by a manual edit, failed, and when the oldest pending one
+ * was queued (-1: none); all 0 for a target without a connection.
+ * Returns 0 or an error of the store.
+ */
+int sm_endpoint_outbox(struct sm_db *db, int64_t id, int64_t *pending,
+    int64_t *held, int64_t *failed, int64_t *oldest_pending);
 
 /* store.c: a property by id, for front ends */
 

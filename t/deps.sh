@@ -44,6 +44,8 @@ present() {
 	libpq-dev)	pc libpq ;;
 	libcurl4-openssl-dev) pc libcurl ;;
 	hugo)		have hugo ;;
+	chromium)	have chromium ;;
+	systemd)	have systemd-analyze ;;
 	nodejs)		have node ;;
 	# NodeSource's nodejs brings npm and conflicts with Debian's.
 	npm)		have npm ;;

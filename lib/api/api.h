@@ -15,8 +15,10 @@
  *	tenants.c endpoints.c properties.c import.c snapshots.c runs.c
  *			the handlers, by resource
  *	serve.c		the HTTP server (libmicrohttpd) around the steps
- *	openapi.c docs.c	generated from schema/openapi.json and
- *			lib/www/docs.html by make
+ *	desk.c		the conflict desk: its page, GET /overview,
+ *			POST .../resolve
+ *	openapi.c docs.c desk-*.c	generated from schema/openapi.json
+ *			and lib/www/ by make
  *
  * Include after sm.h and sm-api.h.
  */
@@ -45,6 +47,8 @@ struct sm_api_resp {
 	char *link;		/* Link to the next page of a list, or NULL */
 	char *location;		/* Location of what a 201 created, or NULL */
 	char *detail;		/* the cause of a 500, for the log only */
+	const char *csp;	/* Content-Security-Policy of a page, or
+				   NULL: the server's default */
 	struct sm_buf body;	/* the body, when fd < 0 */
 	int fd;			/* else the body is this file from offset 0; */
 	uint64_t size;		/* the server may take it (then sets fd -1) */
@@ -129,6 +133,10 @@ struct sm_api_req {
 /* The texts of GET /openapi.json and GET /docs (openapi.c, docs.c). */
 extern const char sm_api_openapi_text[];
 extern const char sm_api_docs_html[];
+/* The desk's page, script and style sheet (desk-*.c). */
+extern const char sm_api_desk_html[];
+extern const char sm_api_desk_js[];
+extern const char sm_api_desk_css[];
 
 /* body.c: query arguments */
 
@@ -285,5 +293,9 @@ void api_sync(struct sm_api_req *);
 void api_diff(struct sm_api_req *);
 void api_cleanup(struct sm_api_req *);
 void api_runs(struct sm_api_req *);
+/* desk.c: the conflict desk's page and what it alone needs */
+void api_desk_file(struct sm_api_req *);
+void api_overview(struct sm_api_req *);
+void api_resolve(struct sm_api_req *);
 
 #endif

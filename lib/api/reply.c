@@ -26,6 +26,7 @@ api_resp_clear(struct sm_api_resp *p)
 	free(p->detail);
 	free(p->allow);
 	p->link = p->location = p->detail = p->allow = NULL;
+	p->csp = NULL;
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;

@@ -92,6 +92,16 @@ static const struct route routes[] = {
 	{ "GET", "/diff/{source_id}/{target_id}", AUTH_TENANT, BODY_NONE, RO,
 	    0, api_diff },
 	{ "GET", "/runs", AUTH_TENANT, BODY_NONE, RO, 0, api_runs },
+	/* The conflict desk: its page, and what it alone needs. */
+	{ "GET", "/", AUTH_NONE, BODY_NONE, RO, 0, api_desk_file },
+	{ "GET", "/desk", AUTH_NONE, BODY_NONE, RO, 0, api_desk_file },
+	{ "GET", "/desk.js", AUTH_NONE, BODY_NONE, RO, 0, api_desk_file },
+	{ "GET", "/desk.css", AUTH_NONE, BODY_NONE, RO, 0, api_desk_file },
+	{ "GET", "/overview", AUTH_TENANT, BODY_NONE, RO, 0, api_overview },
+	{ "POST", "/targets/{id}/properties/{pid}/resolve", AUTH_TENANT,
+	    BODY_JSON, RW, SM_TARGET, api_resolve },
+	{ "POST", "/targets/{id}/resolve", AUTH_TENANT, BODY_JSON, RW,
+	    SM_TARGET, api_resolve },
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 

@@ -297,7 +297,9 @@ send_response(struct MHD_Connection *c, struct request *rq)
 		snprintf(retry, sizeof(retry), "%d", p->retry_after);
 		add_header(m, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
-	if (strcmp(p->type, "application/json") != 0)
+	if (p->csp != NULL)
+		add_header(m, "Content-Security-Policy", p->csp);
+	else if (strcmp(p->type, "application/json") != 0)
 		add_header(m, "Content-Security-Policy", "default-src 'none'; "
 		    "script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
 		    "connect-src 'self'");
