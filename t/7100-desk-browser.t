@@ -10,8 +10,9 @@ cd "$(dirname "$0")"
 
 if ! command -v chromium >/dev/null 2>&1 ||
     [ ! -d "$TESTDIR/js/node_modules/puppeteer-core" ]; then
-	echo "1..0 # SKIP no chromium or puppeteer-core (make deps node-deps)"
-	exit 0
+	echo "Bail out! chromium or puppeteer-core is missing: make deps" \
+	    "node-deps installs them"
+	exit 1
 fi
 plan 37
 
