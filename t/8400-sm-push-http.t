@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 SM_TOKEN=s3cret-T0ken-42
 export SM_TOKEN
 . "$TESTDIR/jsonserver.sh"
-plan 82
+plan 87
 js_start
 
 SM_TENANT=acme
@@ -212,6 +212,18 @@ check 'says so' grep_q 'another host' out
 js_fault '{}'
 sm-push -q --retry cms >/dev/null
 check_exit 'then delivered: 0' 0 sm-push cms
+
+# Nothing listening: unreachable, nothing lost.
+sm-tenant target add down --type api \
+    --config '{"url":"http://127.0.0.1:1/listings"}' >/dev/null
+sm-sync -q portal down >/dev/null
+check_exit 'push to a port where nothing listens: 75' 75 \
+    env SM_PUSH_RETRIES=1 sm-push down
+check 'says unreachable' grep_q "target 'down' is unreachable" err
+check 'all of it pending still' \
+    sh -c 'sm-push --status down | jq -e ".pending == 5 and .failed == 0" >/dev/null'
+check_exit 'pull of it: 75' 75 sm-pull down
+check 'says unreachable' grep_q "unreachable" err
 
 # The token: sent, never shown nor stored.
 check 'json-server equals the target rows at the end' \
