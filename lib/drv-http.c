@@ -169,16 +169,18 @@ value_ok(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
-/* The headers object v (of key): checked, appended to *l when l. */
+/* The headers object v (of key; consumed): checked, appended to *l. */
 static int
 headers_of(const struct sm_conn *c, const char *key, jv v,
     struct curl_slist **l, struct sm_buf *b)
 {
 	int it, rc = 0;
 
-	if (jv_get_kind(v) != JV_KIND_OBJECT)
+	if (jv_get_kind(v) != JV_KIND_OBJECT) {
+		jv_free(v);
 		return config_error(c, key, "must be an object of header "
 		    "names and values");
+	}
 	for (it = jv_object_iter(v); rc == 0 && jv_object_iter_valid(v, it);
 	    it = jv_object_iter_next(v, it)) {
 		jv k = jv_object_iter_key(v, it);
@@ -200,6 +202,7 @@ headers_of(const struct sm_conn *c, const char *key, jv v,
 		jv_free(k);
 		jv_free(x);
 	}
+	jv_free(v);
 	return rc;
 }
 
