@@ -42,30 +42,7 @@ CREATE TRIGGER seen AFTER INSERT OR UPDATE OR DELETE ON listings
     FOR EACH ROW EXECUTE FUNCTION seen();
 EOF
 
-# Round r: each listing kept, changed (its price names the round, so a
-# version's hash is its own), deleted or made again; the state is the
-# file "state" (id price, or id - when absent).
-: >state
-round() {
-	awk -v r="$1" -v n="$N" 'BEGIN { srand(r)
-		while ((getline l <"state") > 0) { split(l, f, " "); p[f[1]] = f[2] }
-		for (i = 1; i <= n; i++) {
-			x = rand(); old = (i in p) ? p[i] : "-"
-			if (old == "-")
-				v = (r == 1 || x < 0.3) ? r * 100000 + i : "-"
-			else if (x < 0.05)
-				v = "-"
-			else if (x < 0.6)
-				v = r * 100000 + i
-			else
-				v = old
-			print i, v >"state.new"
-			if (v != "-")
-				printf "{\"id\":\"%d\",\"price\":%d}\n", i, v
-		}
-	}' >round.json
-	mv state.new state
-}
+. "$TESTDIR/rounds.sh"
 # After each sync: the target's hash of every listing ("-": none), by round.
 versions() {
 	sm-snapshot cat -t k | jq -r '[.external_id, .hash] | @tsv' >v.tsv

@@ -22,29 +22,7 @@ sm-tenant target add k --type api --config '{"url":"'"$JS_URL"'",
 N=${PUSH_KILL_N:-300}
 KILLS=${PUSH_KILLS:-30}
 
-# Round r: each listing kept, changed (its price names the round), deleted
-# or made again; the state is the file "state" (id price, or id -).
-: >state
-round() {
-	awk -v r="$1" -v n="$N" 'BEGIN { srand(r)
-		while ((getline l <"state") > 0) { split(l, f, " "); p[f[1]] = f[2] }
-		for (i = 1; i <= n; i++) {
-			x = rand(); old = (i in p) ? p[i] : "-"
-			if (old == "-")
-				v = (r == 1 || x < 0.3) ? r * 100000 + i : "-"
-			else if (x < 0.05)
-				v = "-"
-			else if (x < 0.6)
-				v = r * 100000 + i
-			else
-				v = old
-			print i, v >"state.new"
-			if (v != "-")
-				printf "{\"id\":\"%d\",\"price\":%d}\n", i, v
-		}
-	}' >round.json
-	mv state.new state
-}
+. "$TESTDIR/rounds.sh"
 pending() { sm-push --status k | jq .pending; }
 
 i=1 killed=0 partial=0 t0=$(date +%s)
