@@ -25,12 +25,13 @@ HTTPD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 # the tests of the PostgreSQL driver start, nodejs and npm run and install
 # the npm packages of t/js: make node-deps), chromium is the browser
 # t/7100-desk-browser.t drives through the conflict desk, systemd gives
-# systemd-analyze to verify the units of examples/systemd).
+# systemd-analyze to verify the units of examples/systemd, nginx and openssl
+# put TLS in front of json-server for t/8402).
 DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 	libxxhash-dev libyaml-dev libsodium-dev libmicrohttpd-dev \
 	sqlite3 jq mandoc perl curl valgrind xxhash cron python3-requests \
 	bc procps hugo postgresql libpq-dev libcurl4-openssl-dev nodejs npm \
-	chromium systemd
+	chromium systemd nginx openssl
 
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,

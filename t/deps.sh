@@ -47,6 +47,8 @@ present() {
 	chromium)	have chromium ;;
 	systemd)	have systemd-analyze ;;
 	nodejs)		have node ;;
+	nginx)		have nginx || [ -x /usr/sbin/nginx ] ;;
+	openssl)	have openssl ;;
 	# NodeSource's nodejs brings npm and conflicts with Debian's.
 	npm)		have npm ;;
 	postgresql)	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 ;;
