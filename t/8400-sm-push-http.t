@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 SM_TOKEN=s3cret-T0ken-42
 export SM_TOKEN
 . "$TESTDIR/jsonserver.sh"
-plan 87
+plan 88
 js_start
 
 SM_TENANT=acme
@@ -235,6 +235,9 @@ sm-pull --history cms >>hist.out
 sm-tenant target show cms >>hist.out
 sqlite3 data/acme.db .dump >dump.sql
 check 'the token is in no output, event, run log or the tenant file' \
-    sh -c "! grep -rq '$SM_TOKEN' out err hist.out dump.sql data"
+    sh -c "! grep -rq '$SM_TOKEN' all.out hist.out dump.sql data"
+check 'the outputs searched are those of every command run' \
+    sh -c 'grep -q "\"op\":\"fail\"" all.out &&
+    test "$(grep -c "\"op\":\"deliver\"" all.out)" -ge 5'
 check 'target show prints ${CMS_TOKEN}' grep_q '${CMS_TOKEN}' hist.out
 done_testing

@@ -45,11 +45,13 @@ check_same() {
 }
 
 # check_exit NAME CODE CMD...: passes when CMD exits with exactly CODE;
-# its stdout goes to $SCRATCH/out, stderr to $SCRATCH/err.
+# its stdout goes to $SCRATCH/out, stderr to $SCRATCH/err (and both are
+# appended to $SCRATCH/all.out, for a test that searches every output).
 check_exit() {
 	name=$1 want=$2; shift 2
 	tap_n=$((tap_n + 1))
 	set +e; "$@" >"$SCRATCH/out" 2>"$SCRATCH/err"; got=$?; set -e
+	cat "$SCRATCH/out" "$SCRATCH/err" >>"$SCRATCH/all.out"
 	if [ "$got" = "$want" ]; then echo "ok $tap_n - $name"
 	else echo "not ok $tap_n - $name (exit $got, want $want)"
 		sed 's/^/# /' "$SCRATCH/err"; tap_failed=$((tap_failed + 1)); fi
