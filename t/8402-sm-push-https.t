@@ -50,7 +50,7 @@ http {
 EOF
 nginx -p "$SCRATCH/nginx" -c "$SCRATCH/nginx/nginx.conf" 2>nginx/stderr &
 NPID=$!
-trap 'kill $NPID 2>/dev/null; js_stop; rm -rf "$SCRATCH"' EXIT
+trap 'kill $NPID 2>/dev/null || :; js_stop; rm -rf "$SCRATCH"' EXIT
 i=0
 until curl -s -o /dev/null --cacert cert.pem "https://127.0.0.1:$TLS_PORT/listings"; do
 	i=$((i + 1))
