@@ -41,7 +41,7 @@
 #include "sm-private.h"
 #include "driver.h"
 
-#define BATCH		1024	/* a batch pays 3 commits: fewer, larger ones */
+#define BATCH		4096	/* a batch pays 3 commits: fewer, larger ones */
 /*
  * A driver of per-record verdicts pays no commit on the target: its
  * batches are smaller, so that a push cut off has recorded most of what

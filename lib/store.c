@@ -2108,6 +2108,9 @@ sm_outbox_delivered(struct sm_db *db, int64_t target_id,
 	sqlite3_bind_int64(stmt, 3, seq);
 	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
 		return rc;
+	/* Gone: no sent hashes left to clear. */
+	if (sqlite3_changes(sm_db_handle(db)) > 0)
+		return 0;
 	return sm_outbox_sent(db, target_id, external_id, NULL);
 }
 

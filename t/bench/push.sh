@@ -2,9 +2,11 @@
 # The push part of make bench (issue 15, item 8): sm-push of N listings
 # into a private PostgreSQL (t/pg.sh) beside the floor, the same rows
 # loaded by psql (\copy into an empty table, then INSERT ... ON CONFLICT
-# from it, in one run); a push after 1% changed; a push of at most
-# 100,000 listings to a directory of files.  Prints the "## Push" section
-# of BENCH.md on stdout.
+# from it, in one run); sm-pull of the N rows back beside sm-import -t of
+# the same rows (dumped by psql as NDJSON) into the same target, both
+# finding every record unchanged; a push after 1% changed; a push of at
+# most 100,000 listings to a directory of files and their pull.  Prints
+# the "## Push" section of BENCH.md on stdout.
 #
 #	W		scratch directory (made by run.sh), with base.ndjson
 #			and change.ndjson (the 1% file)
@@ -18,7 +20,7 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 N=$BENCH_N
 FN=${BENCH_FILES_N:-100000}
 [ "$FN" -le "$N" ] || FN=$N
-for t in /usr/bin/time psql sm-push sm-import sm-sync sm-tenant; do
+for t in /usr/bin/time psql sm-push sm-pull sm-import sm-sync sm-tenant; do
 	command -v "$t" >/dev/null || { echo "bench: no $t" >&2; exit 69; }
 done
 P=$W/push
@@ -89,6 +91,15 @@ step floor "floor: psql \\copy + INSERT … ON CONFLICT" psql -X -q \
     -v ON_ERROR_STOP=1 -h "$PG_DIR" -U postgres -d postgres -f "$P/floor.sql"
 floor_rows=$(pg_psql -c 'SELECT count(*) FROM floor')
 
+# Pull: the N rows read back, each found as delivered; beside it the same
+# rows as NDJSON (jsonb's text: one line a record) through sm-import -t
+# --complete into the same target rows, each found unchanged.
+pg_psql -c 'SELECT data FROM listings' >"$P/rows.ndjson"
+step pull "pull of the $rows rows from PostgreSQL" sm-pull -q db
+pulled=$(sm-pull --history db | jq -s '.[-1].stats.records')
+step import "sm-import -t of the same rows (NDJSON)" sm-import -q -t db \
+    --complete "$P/rows.ndjson"
+
 sm-import -q -s s "$W/change.ndjson" >/dev/null
 sm-sync -q s db >/dev/null
 changed=$(sm-push --status db | jq .pending)
@@ -106,6 +117,8 @@ else
 fi
 step files "push of $FN listings to files (json)" sm-push -q web
 nfiles=$(find "$P/site" -name '*.json' | wc -l)
+step pullfiles "pull of the $nfiles files" sm-pull -q web
+left=$((left + $(sm-push --status web | jq '.pending + .failed + .held')))
 
 echo "## Push"
 echo
@@ -113,15 +126,16 @@ echo "sm at ${BENCH_COMMIT:-?}, run at $(date -u +%Y-%m-%dT%H:%MZ):" \
     "$N listings pushed into PostgreSQL $(pg_psql -c 'SHOW server_version' |
     cut -d' ' -f1) (a private cluster on a Unix socket, t/pg.sh, default" \
     "settings), $rows rows in the table after the push; $changed changed" \
-    "by the 1% file; $FN pushed to files ($nfiles files)."
+    "by the 1% file; $pulled records pulled back from PostgreSQL; $FN" \
+    "pushed to files ($nfiles files) and pulled back."
 echo
-awk -F'|' -v n="$N" -v k="$changed" -v fn="$FN" '
+awk -F'|' -v n="$rows" -v k="$changed" -v fn="$FN" -v nf="$nfiles" '
 BEGIN {
 	print "| step | records/s | wall s | user s | sys s | peak RSS MiB |"
 	print "|---|---:|---:|---:|---:|---:|"
 }
 {
-	m = $1 == "push1" ? k : $1 == "files" ? fn : n
+	m = $1 == "push1" ? k : $1 == "files" ? fn : $1 == "pullfiles" ? nf : n
 	rate = $3 > 0 ? sprintf("%.0f", m / $3) : "-"
 	if ($7 != 0)
 		rate = "failed (exit " $7 ")"
@@ -135,7 +149,12 @@ printf '%s\n' "records/s counts the records each step delivered ($changed" \
     "\`external_id, data, hash\` of the $rows rows sm delivered, as" \
     "\`psql \\copy\` text, into an empty table \`floor_in\`, then" \
     "\`INSERT INTO floor … ON CONFLICT (external_id) DO UPDATE\` into a" \
-    "table of sm's shape, in one psql run ($floor_rows rows)." | tr '\n' ' ' |
+    "table of sm's shape, in one psql run ($floor_rows rows). The pull" \
+    "finds every row as last delivered; \`sm-import -t db --complete\`" \
+    "reads the same rows, written by \`psql -At -c 'SELECT data FROM" \
+    "listings'\` as NDJSON, into the same target rows and finds each" \
+    "unchanged: the same records through the same import path, from a" \
+    "file rather than from PostgreSQL." | tr '\n' ' ' |
     sed 's/ $//'
 echo
 echo
@@ -154,10 +173,13 @@ END {
 	r = wall["push"] > 0 ? 100 * wall["push1"] / wall["push"] : 0
 	row("push after 1% vs initial push", sprintf("%.1f%%", r), "≤ 5%",
 	    r <= 5)
+	r = wall["import"] > 0 ? wall["pull"] / wall["import"] : 0
+	row("pull vs sm-import of the same rows", sprintf("%.2f× sm-import",
+	    r), "≤ 1.5×", r > 0 && r <= 1.5)
 	max = 0
 	for (k in rss)
 		if (k != "floor" && rss[k] > max) { max = rss[k]; at = k }
-	row("peak RSS of sm-push", sprintf("%.1f MiB (%s)", max / 1024, at),
+	row("peak RSS of sm-push, sm-pull, sm-import", sprintf("%.1f MiB (%s)", max / 1024, at),
 	    "≤ 64 MiB", max <= 65536)
 	row("nothing left pending, held or failed", left, "0", left == 0)
 }' "$R"
