@@ -196,7 +196,8 @@ clean:
 # jq, sqlite-utils and sqlite3 for reference, timed; writes BENCH.md (see
 # t/bench/run.sh for its knobs; BENCH_ONLY=http for its HTTP part alone,
 # sm-serve under wrk beside nginx; BENCH_ONLY=push for sm-push into
-# PostgreSQL beside psql, and to files).  Slow, and not part of make test.
+# PostgreSQL beside psql, and to files; BENCH_ONLY=push-http for sm-push
+# to json-server beside curl --parallel).  Slow, and not part of make test.
 BENCH_N ?= 1000000
 BENCH_DEB_PACKAGES = sqlite-utils time jq sqlite3 valgrind linux-perf wrk \
 	nginx curl python3 postgresql

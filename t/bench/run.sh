@@ -18,7 +18,10 @@
 #	BENCH_PUSH	1 (default): also sm-push into PostgreSQL beside
 #			psql, and to files (t/bench/push.sh), as the
 #			section "## Push"; 0: not
-#	BENCH_ONLY	http or push: only that section, put in place of
+#	BENCH_PUSH_HTTP	1 (default): also sm-push to json-server beside
+#			curl --parallel (t/bench/push-http.sh, its knobs
+#			there), as the section "## Push over HTTP"; 0: not
+#	BENCH_ONLY	http, push or push-http: only that section, put in place of
 #			the one in BENCH.md, the rest of it kept as it is
 set -eu
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -166,6 +169,11 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ "${BENCH_ONLY:-}" = push ]; then
 	section push Push "$OUT"
 	say "wrote the Push section of $OUT"
+	exit 0
+fi
+if [ "${BENCH_ONLY:-}" = push-http ]; then
+	section push-http "Push over HTTP" "$OUT"
+	say "wrote the Push over HTTP section of $OUT"
 	exit 0
 fi
 
@@ -365,6 +373,10 @@ if [ "${BENCH_HTTP:-1}" != 0 ]; then
 fi
 if [ "${BENCH_PUSH:-1}" != 0 ]; then
 	section push Push "$OUT.tmp" || say "the push part failed"
+fi
+if [ "${BENCH_PUSH_HTTP:-1}" != 0 ]; then
+	section push-http "Push over HTTP" "$OUT.tmp" ||
+	    say "the push over HTTP part failed"
 fi
 if [ "$PROFILE" != 0 ]; then
 	sh "$TOP/t/bench/profile.sh" "$W" "$PROFILE" "$PROFILE_N" \
