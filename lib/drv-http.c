@@ -1153,7 +1153,9 @@ drv_commit(void *d, struct sm_buf *why)
 			if (answered(h, r, e, cc))
 				ready[nready++] = (size_t)(r - h->v);
 		}
-		if (active > 0)
+		/* Wait only when nothing more can start now. */
+		if (active > 0 && (nidle == 0 || (nready == 0 &&
+		    next >= h->n)))
 			curl_multi_poll(h->multi, NULL, 0, 200, NULL);
 	}
 	/* Cut off by a signal: what is in flight is dropped, unsettled. */

@@ -453,11 +453,42 @@ unreachable(struct pusher *p)
 	    p->why.data != NULL ? p->why.data : "", p->retries + 1);
 }
 
+/* hash added to the space-separated list *sent, as sm_outbox_sent does. */
+static void
+note(char **sent, const char *hash)
+{
+	size_t n = strlen(hash);
+	const char *p;
+	char *s;
+
+	for (p = *sent; p != NULL && (p = strstr(p, hash)) != NULL; p += n)
+		if ((p == *sent || p[-1] == ' ') && (p[n] == ' ' ||
+		    p[n] == '\0'))
+			return;
+	if (*sent == NULL) {
+		*sent = sm_xstrdup(hash);
+		return;
+	}
+	s = sm_xmalloc(strlen(*sent) + n + 2);
+	sprintf(s, "%s %s", *sent, hash);
+	free(*sent);
+	*sent = s;
+}
+
 /*
- * Delivers v (n records): the whole batch, again after a transient
- * failure, in halves after a permanent one (one bad record in a batch of
- * 1,024 costs 20 batches, not 1,024 of one).
+ * Before v (n records) is tried again: their versions noted as sent, as
+ * the outbox has them since note_sent, for a try that may have landed
+ * is not a first one (a create is then looked for before it is sent).
  */
+static void
+tried(struct item *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		note(&v[i].sent, v[i].hash != NULL ? v[i].hash : "-");
+}
+
 /*
  * Delivers v (n records) to a driver of per-record verdicts: the
  * settled ones recorded, the transient ones sent again after a backoff
@@ -494,9 +525,15 @@ deliver_each(struct pusher *p, struct item *v, size_t n)
 		if (wait < backoff_ms(try + 1))
 			wait = backoff_ms(try + 1);
 		sleep_ms(wait);
+		tried(v, n);
 	}
 }
 
+/*
+ * Delivers v (n records): the whole batch, again after a transient
+ * failure, in halves after a permanent one (one bad record in a batch of
+ * 4,096 costs 24 batches, not 4,096 of one).
+ */
 static int
 deliver(struct pusher *p, struct item *v, size_t n)
 {
@@ -527,29 +564,8 @@ deliver(struct pusher *p, struct item *v, size_t n)
 			return unreachable(p);
 		p->st->retries++;
 		sleep_ms(backoff_ms(try + 1));
+		tried(v, n);
 	}
-}
-
-/* hash added to the space-separated list *sent, as sm_outbox_sent does. */
-static void
-note(char **sent, const char *hash)
-{
-	size_t n = strlen(hash);
-	const char *p;
-	char *s;
-
-	for (p = *sent; p != NULL && (p = strstr(p, hash)) != NULL; p += n)
-		if ((p == *sent || p[-1] == ' ') && (p[n] == ' ' ||
-		    p[n] == '\0'))
-			return;
-	if (*sent == NULL) {
-		*sent = sm_xstrdup(hash);
-		return;
-	}
-	s = sm_xmalloc(strlen(*sent) + n + 2);
-	sprintf(s, "%s %s", *sent, hash);
-	free(*sent);
-	*sent = s;
 }
 
 /* The hashes of the batch noted as sent, before the target sees them. */
@@ -566,14 +582,9 @@ note_sent(struct pusher *p)
 		    p->v[i].hash != NULL ? p->v[i].hash : "-");
 	if (rc == 0)
 		rc = sm_db_commit(p->db);
-	if (rc != 0) {
+	if (rc != 0)
 		sm_db_rollback(p->db);
-		return rc;
-	}
-	/* As the outbox has it now: a try again knows it may have landed. */
-	for (i = 0; i < p->n; i++)
-		note(&p->v[i].sent, p->v[i].hash != NULL ? p->v[i].hash : "-");
-	return 0;
+	return rc;
 }
 
 static int
