@@ -36,12 +36,17 @@ DEB_PACKAGES = build-essential pkg-config libsqlite3-dev libjq-dev \
 # Test tiers.  make test is the fast tier (at most 90 s on 2 cores), before
 # every commit: all of t/ but SLOW_TESTS (a burst of 200 requests,
 # hostile clients and inputs, crash and kill loops, signals at random
-# moments, valgrind, a browser).
+# moments, valgrind, a browser, and the longest end-to-end runs: the
+# reader's limits, the original product's clients, sm-push into
+# PostgreSQL; their parts are in the fast tier too: t/2000, t/7001,
+# t/8100).
 # make check is everything: make test,
 # then SLOW_TESTS, then the whole suite under the sanitizers (check-asan,
 # below); CI runs it.
-SLOW_TESTS = t/7002-sm-serve-burst.t t/7003-sm-serve-hostile.t \
-	t/9100-crash.t t/9101-signals-commit.t t/9102-push-kill.t \
+SLOW_TESTS = t/2003-sm-import-reader.t t/7002-sm-serve-burst.t \
+	t/7003-sm-serve-hostile.t t/7005-sm-serve-seed-clients.t \
+	t/8101-sm-push-pg.t t/9100-crash.t t/9101-signals-commit.t \
+	t/9102-push-kill.t \
 	t/9103-push-pg-kill.t t/9104-push-http-kill.t t/9300-hostile.t \
 	t/9301-hostile-maps.t t/9400-valgrind.t t/7100-desk-browser.t
 FAST_TESTS = $(filter-out $(SLOW_TESTS), $(wildcard t/*.t))
