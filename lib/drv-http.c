@@ -169,7 +169,24 @@ value_ok(const char *s)
 	return strpbrk(s, "\r\n") == NULL;
 }
 
-/* The headers object v (of key; consumed): checked, appended to *l. */
+/*
+ * l with the header line (Name: value) set: one of the same name before
+ * it is dropped, so that a configured Content-Type replaces sm's.
+ */
+static struct curl_slist *
+set_header(struct curl_slist *l, const char *line)
+{
+	struct curl_slist *r = NULL, *p;
+	size_t n = strcspn(line, ":");
+
+	for (p = l; p != NULL; p = p->next)
+		if (strncasecmp(p->data, line, n) != 0 || p->data[n] != ':')
+			r = curl_slist_append(r, p->data);
+	curl_slist_free_all(l);
+	return curl_slist_append(r, line);
+}
+
+/* The headers object v (of key; consumed): checked, set in *l. */
 static int
 headers_of(const struct sm_conn *c, const char *key, jv v,
     struct curl_slist **l, struct sm_buf *b)
@@ -197,7 +214,7 @@ headers_of(const struct sm_conn *c, const char *key, jv v,
 			sm_buf_reset(b);
 			sm_buf_addf(b, "%s: %s", jv_string_value(k),
 			    jv_string_value(x));
-			*l = curl_slist_append(*l, b->data);
+			*l = set_header(*l, b->data);
 		}
 		jv_free(k);
 		jv_free(x);
@@ -413,7 +430,7 @@ header_lines(const struct sm_conn *c, struct curl_slist **l)
 			return sm_error(SM_ECONFIG, "target '%s': header_file: "
 			    "a line is not \"Name: value\"", c->target);
 		}
-		*l = curl_slist_append(*l, line);
+		*l = set_header(*l, line);
 		free(line);
 	}
 	return 0;
@@ -577,7 +594,7 @@ drv_open(void **dp, const struct sm_conn *c, struct sm_buf *why)
 		}
 		sm_buf_reset(&h->tmp);
 		sm_buf_addf(&h->tmp, "Authorization: Bearer %s", token);
-		base = curl_slist_append(base, h->tmp.data);
+		base = set_header(base, h->tmp.data);
 	}
 	v = get(c, "headers");
 	rc = jv_get_kind(v) == JV_KIND_NULL ? 0 : headers_of(c, "headers",
@@ -941,7 +958,7 @@ start(struct http *h, struct req *r, CURL *e)
 		r->own = copy_list(o->headers);
 		sm_buf_reset(&h->tmp);
 		sm_buf_addf(&h->tmp, "If-Match: %s", r->if_match);
-		r->own = curl_slist_append(r->own, h->tmp.data);
+		r->own = set_header(r->own, h->tmp.data);
 		hdrs = r->own;
 	}
 	setup(h, e, o->method, r->url, r->sending == OP_DELETE ? NULL :
