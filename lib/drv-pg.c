@@ -1122,54 +1122,84 @@ pg_rollback(void *p)
  * The hash is left NULL: the caller hashes the canonical form of data,
  * which a hand edit cannot fool.
  */
+/* The rows a FETCH of the list's cursor reads at once (as text). */
+#define LIST_FETCH	"FETCH 1000 FROM sm_list"
+#define LIST_ROWS	1000
+
+/* One statement of the list, its result checked: 0 or a verdict. */
+static int
+list_exec(struct pg *d, const char *sql, int nparams, const char *const *val,
+    PGresult **out, struct sm_buf *why)
+{
+	PGresult *res = PQexecParams(d->conn, sql, nparams, NULL, val, NULL,
+	    NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	int rc;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		if (out != NULL)
+			*out = res;
+		else
+			PQclear(res);
+		return 0;
+	}
+	rc = res != NULL ? res_fail(d, res, why) : conn_fail(d, why,
+	    "cannot list");
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Every row of the table, through a cursor read LIST_ROWS at a time in a
+ * read-only transaction: one result a thousand rows, where single-row
+ * mode makes (and frees) one a row.
+ */
 static int
 pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
     struct sm_buf *why)
 {
 	struct pg *d = p;
 	struct sm_drec r;
+	struct sm_buf sql;
 	const char *val[1];
 	PGresult *res;
-	PGcancel *cancel;
-	char errbuf[256];
-	int rc = 0, done = 0;
+	int i, n, rc;
 
 	if (PQstatus(d->conn) != CONNECTION_OK && connect_db(d, why) != 0)
 		return SM_TRANSIENT;
 	if (PQpipelineStatus(d->conn) != PQ_PIPELINE_OFF)
 		return fail(d, why, SM_PERMANENT, "list during a batch");
 	val[0] = d->map;
-	if (PQsendQueryParams(d->conn, d->list_sql, d->list_map, NULL,
-	    val, NULL, NULL, 0) != 1 || PQsetSingleRowMode(d->conn) != 1)
-		return conn_fail(d, why, "cannot list");
-	while ((res = PQgetResult(d->conn)) != NULL) {
-		switch (PQresultStatus(res)) {
-		case PGRES_SINGLE_TUPLE:
-			if (rc != 0 || PQgetisnull(res, 0, 0))
-				break;
+	sm_buf_init(&sql);
+	sm_buf_addf(&sql, "DECLARE sm_list NO SCROLL CURSOR FOR %s",
+	    d->list_sql);
+	if ((rc = list_exec(d, "BEGIN READ ONLY", 0, NULL, NULL, why)) != 0 ||
+	    (rc = list_exec(d, sql.data, d->list_map, val, NULL, why)) != 0) {
+		sm_buf_free(&sql);
+		PQclear(PQexec(d->conn, "ROLLBACK"));
+		return rc;
+	}
+	sm_buf_free(&sql);
+	do {
+		if ((rc = list_exec(d, LIST_FETCH, 0, NULL, &res, why)) != 0)
+			break;
+		n = PQntuples(res);
+		for (i = 0; rc == 0 && i < n; i++) {
+			if (PQgetisnull(res, i, 0))
+				continue;
 			memset(&r, 0, sizeof(r));
-			r.external_id = PQgetvalue(res, 0, 0);
-			r.data = PQgetisnull(res, 0, 1) ? "null" :
-			    PQgetvalue(res, 0, 1);
-			r.len = strlen(r.data);
-			if ((rc = fn(&r, arg)) != 0 &&
-			    (cancel = PQgetCancel(d->conn)) != NULL) {
-				PQcancel(cancel, errbuf, sizeof(errbuf));
-				PQfreeCancel(cancel);
-			}
-			break;
-		case PGRES_TUPLES_OK:
-			done = 1;
-			break;
-		default:
-			if (rc == 0)
-				rc = res_fail(d, res, why);
-			break;
+			r.external_id = PQgetvalue(res, i, 0);
+			r.data = PQgetisnull(res, i, 1) ? "null" :
+			    PQgetvalue(res, i, 1);
+			r.len = (size_t)PQgetlength(res, i, 1);
+			if (PQgetisnull(res, i, 1))
+				r.len = 4;
+			rc = fn(&r, arg);
 		}
 		PQclear(res);
-	}
-	if (rc == 0 && !done)
-		rc = conn_fail(d, why, "cannot list");
+	} while (rc == 0 && n == LIST_ROWS);
+	/* Read only: the end of the transaction keeps or undoes nothing. */
+	PQclear(PQexec(d->conn, "ROLLBACK"));
 	return rc;
 }
 

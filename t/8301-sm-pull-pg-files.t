@@ -6,7 +6,7 @@
 cd "$(dirname "$0")"
 . ./lib.sh
 . "$TESTDIR/pg.sh"
-plan 33
+plan 35
 
 SM_TENANT=acme
 SM_PUSH_BACKOFF_MS=5
@@ -80,6 +80,17 @@ check 'files: a foreign event' grep_q '"op":"foreign","target":"web","external_i
 echo '{"id":' >"$SCRATCH/site/2.json"
 check_exit 'files: a file that does not parse: 65' 65 sm-pull web; log
 check 'files: a reject event' grep_q '"op":"reject","target":"web","external_id":"2.json"' out
+
+# More rows than one FETCH of the list's cursor (1,000): every one read.
+sm-tenant target add big --type database --config "{\"url\":\"$PG_CONNINFO\",\"table\":\"big\"}" >/dev/null
+awk 'BEGIN { for (i = 1; i <= 2345; i++) printf "{\"id\":\"b%d\",\"price\":%d}\n", i, i }' >big.json
+sm-import -q -s portal big.json >/dev/null
+sm-sync -q portal big >/dev/null || :
+sm-push -q big >/dev/null
+pg_psql -c "UPDATE big SET data = jsonb_set(data, '{price}', '7') WHERE external_id IN ('b1', 'b1000', 'b1001', 'b2345')"
+check_exit 'a pull of 2,348 rows (the 3 above and 2,345)' 0 sm-pull big --stats; log
+check 'all read, the 4 hand edits among them, across FETCHes' sh -c \
+    'jq -e ".stats | .records == 2348 and .updated == 4" out >/dev/null'
 
 check 'the password never in any output' sh -c "! grep -q '$SM_PG_PASS' all.out"
 check 'nor in the tenant file' sh -c "! grep -q '$SM_PG_PASS' '$SM_DATA_DIR/acme.db'"
