@@ -184,6 +184,23 @@ backoff_ms(int try)
 	return sm_push_backoff(base, try, (long)rand());
 }
 
+/*
+ * Records a batch: BATCH, or BATCH_EACH for a driver of per-record
+ * verdicts; $SM_PUSH_BATCH for tests (a kill test wants a push of a few
+ * thousand records to be several batches).
+ */
+static size_t
+batch_size(const struct sm_driver *drv)
+{
+	const char *s = getenv("SM_PUSH_BATCH");
+	long n;
+
+	if (s != NULL && *s >= '1' && *s <= '9' &&
+	    (n = strtol(s, NULL, 10)) > 0 && n <= 1000000)
+		return (size_t)n;
+	return drv->verdict != NULL ? BATCH_EACH : BATCH;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -708,7 +725,7 @@ static int
 push_loop(struct pusher *p, int64_t *after)
 {
 	size_t i;
-	size_t batch = p->drv->verdict != NULL ? BATCH_EACH : BATCH;
+	size_t batch = batch_size(p->drv);
 	int rc = 0, more = 1;
 
 	while (more && rc == 0) {

@@ -12,8 +12,11 @@ cd "$(dirname "$0")"
 plan 7
 pg_start
 
+# Batches of 1,024: a push of a few thousand changes is several, and a
+# kill often lands between two of them.
 SM_TENANT=acme
-export SM_TENANT
+SM_PUSH_BATCH=1024
+export SM_TENANT SM_PUSH_BATCH
 sm-tenant create Acme --slug acme >/dev/null 2>&1
 sm-tenant source add portal --type json >/dev/null
 sm-tenant target add k --type database \
