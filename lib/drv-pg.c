@@ -1129,18 +1129,14 @@ pg_rollback(void *p)
 /* One statement of the list, its result checked: 0 or a verdict. */
 static int
 list_exec(struct pg *d, const char *sql, int nparams, const char *const *val,
-    PGresult **out, struct sm_buf *why)
+    struct sm_buf *why)
 {
 	PGresult *res = PQexecParams(d->conn, sql, nparams, NULL, val, NULL,
 	    NULL, 0);
-	ExecStatusType st = PQresultStatus(res);
 	int rc;
 
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
-		if (out != NULL)
-			*out = res;
-		else
-			PQclear(res);
+	if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+		PQclear(res);
 		return 0;
 	}
 	rc = res != NULL ? res_fail(d, res, why) : conn_fail(d, why,
@@ -1149,10 +1145,31 @@ list_exec(struct pg *d, const char *sql, int nparams, const char *const *val,
 	return rc;
 }
 
+/* The result of the FETCH sent, the connection ready for the next. */
+static int
+list_result(struct pg *d, PGresult **out, struct sm_buf *why)
+{
+	PGresult *res = PQgetResult(d->conn), *extra;
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = res != NULL ? res_fail(d, res, why) : conn_fail(d, why,
+		    "cannot list");
+	while ((extra = PQgetResult(d->conn)) != NULL)
+		PQclear(extra);
+	if (rc != 0) {
+		PQclear(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
 /*
  * Every row of the table, through a cursor read LIST_ROWS at a time in a
  * read-only transaction: one result a thousand rows, where single-row
- * mode makes (and frees) one a row.
+ * mode makes (and frees) one a row.  The next FETCH is sent before the
+ * rows of one are passed on, so that the server reads while sm imports.
  */
 static int
 pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
@@ -1173,17 +1190,22 @@ pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
 	sm_buf_init(&sql);
 	sm_buf_addf(&sql, "DECLARE sm_list NO SCROLL CURSOR FOR %s",
 	    d->list_sql);
-	if ((rc = list_exec(d, "BEGIN READ ONLY", 0, NULL, NULL, why)) != 0 ||
-	    (rc = list_exec(d, sql.data, d->list_map, val, NULL, why)) != 0) {
+	if ((rc = list_exec(d, "BEGIN READ ONLY", 0, NULL, why)) != 0 ||
+	    (rc = list_exec(d, sql.data, d->list_map, val, why)) != 0) {
 		sm_buf_free(&sql);
 		PQclear(PQexec(d->conn, "ROLLBACK"));
 		return rc;
 	}
 	sm_buf_free(&sql);
-	do {
-		if ((rc = list_exec(d, LIST_FETCH, 0, NULL, &res, why)) != 0)
+	if (PQsendQuery(d->conn, LIST_FETCH) != 1)
+		rc = conn_fail(d, why, "cannot list");
+	while (rc == 0) {
+		if ((rc = list_result(d, &res, why)) != 0)
 			break;
+		/* The next rows are read while these are imported. */
 		n = PQntuples(res);
+		if (n == LIST_ROWS && PQsendQuery(d->conn, LIST_FETCH) != 1)
+			rc = conn_fail(d, why, "cannot list");
 		for (i = 0; rc == 0 && i < n; i++) {
 			if (PQgetisnull(res, i, 0))
 				continue;
@@ -1197,7 +1219,12 @@ pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
 			rc = fn(&r, arg);
 		}
 		PQclear(res);
-	} while (rc == 0 && n == LIST_ROWS);
+		if (n < LIST_ROWS)
+			break;
+	}
+	/* A FETCH sent and not read (the import stopped): read it off. */
+	while (rc != 0 && (res = PQgetResult(d->conn)) != NULL)
+		PQclear(res);
 	/* Read only: the end of the transaction keeps or undoes nothing. */
 	PQclear(PQexec(d->conn, "ROLLBACK"));
 	return rc;
