@@ -23,13 +23,15 @@
  * interface); each is durable on its own, so each gets its own verdict
  * (driver.h: verdict).  An operation may take two requests:
  *
- *	update, delete	GET first (compare): the record as the target holds
- *			it must hash to what was last delivered (or to a
- *			version sent and not acknowledged); anything else
- *			is a manual edit, SM_CONFLICT.  The write then
- *			carries If-Match with the GET's ETag: 412 is a
- *			manual edit made in between.  Gone (404): a delete
- *			is done, an update a conflict.
+ *	update, delete	GET first (compare; of the update's URL): the
+ *			record as the target holds it must hash to what
+ *			was last delivered (or to a version sent and not
+ *			acknowledged); anything else is a manual edit,
+ *			SM_CONFLICT.  The write then carries If-Match
+ *			with the GET's strong ETag: 412 is a manual edit
+ *			made in between.  Gone (404): a delete is done, an
+ *			update a conflict (or, after a delete sent, a
+ *			create).
  *	create		GET first only when it may have been sent before
  *			(a push cut off): a POST is not idempotent.  There
  *			already: an update.
@@ -940,8 +942,8 @@ start(struct http *h, struct req *r, CURL *e)
 		r->url = NULL;
 		r->sending = probe ? S_PROBE : r->action;
 		o = &h->ops[probe ? OP_UPDATE : r->action];
-		if ((rc = url_for(h, probe ? "/{external_id}" : o->path, r,
-		    &r->url, &h->tmp)) != 0) {
+		/* The record is read where it is updated. */
+		if ((rc = url_for(h, o->path, r, &r->url, &h->tmp)) != 0) {
 			settle(r, rc, h->tmp.data);
 			return rc;
 		}
