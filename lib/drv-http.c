@@ -902,20 +902,6 @@ drv_del(void *d, const struct sm_drec *r, struct sm_buf *why)
 	return queue(d, r, OP_DELETE);
 }
 
-/* Whether hash is in the space-separated list. */
-static int
-listed(const char *list, const char *hash)
-{
-	size_t n = strlen(hash);
-	const char *p;
-
-	for (p = list; p != NULL && (p = strstr(p, hash)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' ||
-		    p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
 static void
 settle(struct req *r, int verdict, const char *why)
 {
@@ -1009,7 +995,7 @@ after_probe(struct http *h, struct req *r, CURLcode cc, long status)
 			settle(r, 0, NULL);	/* gone already */
 			return 0;
 		}
-		if (r->action == OP_UPDATE && listed(r->sent, "-")) {
+		if (r->action == OP_UPDATE && sm_sent_has(r->sent, "-")) {
 			r->action = OP_CREATE;	/* a delete sent had landed */
 			return 1;
 		}
@@ -1038,7 +1024,7 @@ after_probe(struct http *h, struct req *r, CURLcode cc, long status)
 		return 1;
 	}
 	if (!known || ((r->expect == NULL || strcmp(hash, r->expect) != 0) &&
-	    !listed(r->sent, hash))) {
+	    !sm_sent_has(r->sent, hash))) {
 		sm_buf_reset(&h->tmp);
 		sm_buf_addf(&h->tmp, "'%s' was changed on the target since "
 		    "sm delivered it", r->id);
@@ -1098,7 +1084,7 @@ answered(struct http *h, struct req *r, CURL *e, CURLcode cc)
 		return 0;
 	}
 	if (cc == CURLE_OK && r->sending == OP_UPDATE && (r->expect == NULL ||
-	    listed(r->sent, "-")) && (status == 404 || status == 410)) {
+	    sm_sent_has(r->sent, "-")) && (status == 404 || status == 410)) {
 		/* --overwrite-manual of a deleted one, or a delete landed */
 		r->action = OP_CREATE;
 		r->probed = 1;

@@ -57,20 +57,11 @@ struct puller {
 	struct sm_prop row;
 };
 
-/* Whether the space-separated list has the hash ("-": a delete). */
+/* Whether a push sent version hash ("-": a delete) of w's row. */
 static int
 sent_has(const struct sm_pull_row *w, const char *hash)
 {
-	size_t n = strlen(hash);
-	const char *p;
-
-	if (!w->has_sent)
-		return 0;
-	for (p = w->sent; (p = strstr(p, hash)) != NULL; p += n)
-		if ((p == w->sent || p[-1] == ' ') &&
-		    (p[n] == ' ' || p[n] == '\0'))
-			return 1;
-	return 0;
+	return w->has_sent && sm_sent_has(w->sent, hash);
 }
 
 /* R holds what sync wrote (sync.c's "manual", negated). */

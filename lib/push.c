@@ -31,7 +31,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -470,28 +469,6 @@ unreachable(struct pusher *p)
 	    p->why.data != NULL ? p->why.data : "", p->retries + 1);
 }
 
-/* hash added to the space-separated list *sent, as sm_outbox_sent does. */
-static void
-note(char **sent, const char *hash)
-{
-	size_t n = strlen(hash);
-	const char *p;
-	char *s;
-
-	for (p = *sent; p != NULL && (p = strstr(p, hash)) != NULL; p += n)
-		if ((p == *sent || p[-1] == ' ') && (p[n] == ' ' ||
-		    p[n] == '\0'))
-			return;
-	if (*sent == NULL) {
-		*sent = sm_xstrdup(hash);
-		return;
-	}
-	s = sm_xmalloc(strlen(*sent) + n + 2);
-	sprintf(s, "%s %s", *sent, hash);
-	free(*sent);
-	*sent = s;
-}
-
 /*
  * Before v (n records) is tried again: their versions noted as sent, as
  * the outbox has them since note_sent, for a try that may have landed
@@ -503,7 +480,7 @@ tried(struct item *v, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		note(&v[i].sent, v[i].hash != NULL ? v[i].hash : "-");
+		sm_sent_add(&v[i].sent, v[i].hash != NULL ? v[i].hash : "-");
 }
 
 /*

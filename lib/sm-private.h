@@ -651,6 +651,13 @@ int sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 int sm_outbox_sent(struct sm_db *db, int64_t target_id,
     const char *external_id, const char *sent_hash);
 /*
+ * The sent hashes' list (space-separated, "-" a delete), the one format
+ * of sm_outbox_sent: whether it has hash (list may be NULL), and hash
+ * added to *list (a malloc'd string or NULL) unless it has it.
+ */
+int sm_sent_has(const char *list, const char *hash);
+void sm_sent_add(char **list, const char *hash);
+/*
  * The target acknowledged version hash (NULL: a delete) of row prop_id:
  * its delivered_hash, and the outbox row goes unless a newer decision
  * (another seq) took it over.

@@ -2051,6 +2051,36 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 }
 
 int
+sm_sent_has(const char *list, const char *hash)
+{
+	size_t n = strlen(hash);
+	const char *p;
+
+	for (p = list; p != NULL && (p = strstr(p, hash)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' ||
+		    p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+void
+sm_sent_add(char **list, const char *hash)
+{
+	char *s;
+
+	if (sm_sent_has(*list, hash))
+		return;
+	if (*list == NULL) {
+		*list = sm_xstrdup(hash);
+		return;
+	}
+	s = sm_xmalloc(strlen(*list) + strlen(hash) + 2);
+	sprintf(s, "%s %s", *list, hash);
+	free(*list);
+	*list = s;
+}
+
+int
 sm_outbox_sent(struct sm_db *db, int64_t target_id, const char *external_id,
     const char *sent_hash)
 {

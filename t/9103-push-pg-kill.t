@@ -53,35 +53,9 @@ versions() {
 	    END { for (i = 1; i <= n; i++) print r, i, (i in h) ? h[i] : "-" }' \
 	    v.tsv /dev/null >>versions
 }
-pending() { sm-push --status k | jq .pending; }
-
-i=1 killed=0 partial=0 t0=$(date +%s)
-while [ $i -le "$KILLS" ]; do
-	round $i
-	sm-import -q --complete --allow-mass-delete -s portal round.json >/dev/null
-	sm-sync -q portal k >/dev/null
-	versions $i
-	before=$(pending)
-	sm-push -q k >/dev/null 2>&1 &
-	pid=$!
-	# Over the push's run: a few thousand records take a few tenths.
-	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 1000); printf "%03d", rand() * 350 }')"
-	kill -9 $pid 2>/dev/null || :
-	st=0; wait $pid 2>/dev/null || st=$?
-	if [ "$st" = 137 ]; then
-		killed=$((killed + 1))
-		after=$(pending)
-		[ "$after" -lt "$before" ] && partial=$((partial + 1))
-	fi
-	i=$((i + 1))
-done
-echo "# $killed of $KILLS pushes killed before their end, $partial of them" \
-    "after delivering part of their changes ($(($(date +%s) - t0)) s)"
-check 'most pushes were killed on the way' [ "$killed" -ge $((KILLS / 2)) ]
-check 'many of them mid-way, part delivered' [ "$partial" -ge $((KILLS / 4)) ]
-check_exit 'a last push' 0 sm-push -q k
-check 'nothing pending, held nor failed' eval \
-    'sm-push --status k | jq -e ".pending == 0 and .held == 0 and .failed == 0" >/dev/null'
+after_sync() { versions "$1"; }
+# Over the push's run: a few thousand records take a few tenths.
+kill_rounds 350
 
 # The table equals the target rows exactly.
 sm-snapshot cat -t k | jq -cS '{external_id, hash, data}' | sort >sm.json

@@ -23,34 +23,8 @@ N=${PUSH_KILL_N:-300}
 KILLS=${PUSH_KILLS:-30}
 
 . "$TESTDIR/rounds.sh"
-pending() { sm-push --status k | jq .pending; }
-
-i=1 killed=0 partial=0 t0=$(date +%s)
-while [ $i -le "$KILLS" ]; do
-	round $i
-	sm-import -q --complete --allow-mass-delete -s portal round.json >/dev/null
-	sm-sync -q portal k >/dev/null
-	before=$(pending)
-	sm-push -q k >/dev/null 2>&1 &
-	pid=$!
-	# Over the push's run: a few hundred requests take about a second.
-	sleep "0.$(awk -v s=$i 'BEGIN { srand(s + 1000); printf "%03d", rand() * 999 }')"
-	kill -9 $pid 2>/dev/null || :
-	st=0; wait $pid 2>/dev/null || st=$?
-	if [ "$st" = 137 ]; then
-		killed=$((killed + 1))
-		after=$(pending)
-		[ "$after" -lt "$before" ] && partial=$((partial + 1))
-	fi
-	i=$((i + 1))
-done
-echo "# $killed of $KILLS pushes killed before their end, $partial of them" \
-    "after delivering part of their changes ($(($(date +%s) - t0)) s)"
-check 'most pushes were killed on the way' [ "$killed" -ge $((KILLS / 2)) ]
-check 'many of them mid-way, part delivered' [ "$partial" -ge $((KILLS / 4)) ]
-check_exit 'a last push' 0 sm-push -q k
-check 'nothing pending, held nor failed' eval \
-    'sm-push --status k | jq -e ".pending == 0 and .held == 0 and .failed == 0" >/dev/null'
+# Over the push's run: a few hundred requests take about a second.
+kill_rounds 999
 
 sm-snapshot cat -t k | jq -cS .data | sort >sm.json
 js_rows >js.json
