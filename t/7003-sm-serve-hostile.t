@@ -98,10 +98,12 @@ awk 'BEGIN { for (i = 0; i < 300000; i++)
 curl -s -o long.out -X POST "$URL/sources/1/import" -H "$KA" \
     -H 'Content-Type: application/x-ndjson' --data-binary @long.ndjson &
 long=$!
-# The server holds the spool of the import (unlinked once open).
+# The import runs: its spool (unlinked once open) is mapped once the
+# whole body has come.  (Open only, the body may still be coming, and a
+# small write sent now would run first.)
 i=0
-until ls -l /proc/$SERVE_PID/fd 2>/dev/null | grep -q "$SCRATCH/tmp/sm-serve" ||
-    [ $i -gt 200 ]; do
+until grep -q "$SCRATCH/tmp/sm-serve" /proc/$SERVE_PID/maps 2>/dev/null ||
+    [ $i -gt 400 ]; do
 	sleep 0.02; i=$((i + 1))
 done
 sleep 0.3

@@ -23,7 +23,23 @@ N=${PUSH_KILL_N:-300}
 KILLS=${PUSH_KILLS:-30}
 
 . "$TESTDIR/rounds.sh"
-# Over the push's run: a few hundred requests take about a second.
+# Killed after 1 to 150 writes the server answered (a round has about
+# 200 changes): a clock would miss the push on a fast machine and hit
+# before its first request on a slow one.
+touch "$SM_FAULTS.writes"
+# (A push that has ended is a zombie until waited for: kill -0 still
+# finds it, its state in /proc does not.)
+running() { [ "$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null)" != Z ] &&
+    [ -e /proc/$1/stat ]; }
+kill_point() {
+	want=$(($(wc -l <"$SM_FAULTS.writes") + $(awk -v s=$1 'BEGIN {
+	    srand(s + 1000); print int(rand() * 150) + 1 }')))
+	n=0
+	while running $2 && [ $n -lt 3000 ] &&
+	    [ "$(wc -l <"$SM_FAULTS.writes")" -lt $want ]; do
+		sleep 0.005; n=$((n + 1))
+	done
+}
 kill_rounds 999
 
 sm-snapshot cat -t k | jq -cS .data | sort >sm.json

@@ -28,7 +28,8 @@ round() {
 
 # kill_rounds MAX_MS: KILLS rounds into target k, each imported and
 # synced (then after_sync R, when the test defines it), pushed and the
-# push killed with -9 after up to MAX_MS (a random share); then the
+# push killed with -9 after up to MAX_MS (a random share), or when
+# kill_point R PID returns, when the test defines it; then the
 # checks that most pushes were cut off, many of them mid-way (some of
 # their changes recorded as delivered), and that a last push leaves
 # nothing pending, held or failed.
@@ -44,8 +45,12 @@ kill_rounds() {
 		before=$(pending)
 		sm-push -q k >/dev/null 2>&1 &
 		pid=$!
-		sleep "0.$(awk -v s=$i -v m="$1" 'BEGIN { srand(s + 1000)
-		    printf "%03d", rand() * m }')"
+		if command -v kill_point >/dev/null; then
+			kill_point $i $pid
+		else
+			sleep "0.$(awk -v s=$i -v m="$1" 'BEGIN {
+			    srand(s + 1000); printf "%03d", rand() * m }')"
+		fi
 		kill -9 $pid 2>/dev/null || :
 		st=0; wait $pid 2>/dev/null || st=$?
 		if [ "$st" = 137 ]; then
