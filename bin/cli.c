@@ -168,3 +168,20 @@ sm_stdout_close(void)
 		    strerror(errno));
 	return 0;
 }
+
+int
+sm_cli_common(struct sm_cli *cli, int c, const char *arg, const char *usage,
+    const char *name)
+{
+	switch (c) {
+	case 'c': cli->config_file = arg; return 1;
+	case 'D': cli->data_dir = arg; return 1;
+	case 'h': sm_cli_help(usage);
+	case 'q': cli->quiet = 1; return 1;
+	case 'T': cli->tenant = arg; return 1;
+	case 'V':
+		printf("%s %s\n", name, SM_VERSION);
+		exit(0);
+	}
+	return 0;
+}

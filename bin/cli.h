@@ -64,6 +64,13 @@ _Noreturn void sm_cli_usage(const char *usage, const char *fmt, ...)
 /* -h, --help: the usage text on stdout; exits 0. */
 _Noreturn void sm_cli_help(const char *usage);
 /*
+ * The options every command takes, from getopt_long's c and optarg:
+ * -c, -D, -q and -T set in cli, -h prints usage and -V "name VERSION"
+ * and exit 0.  1 when c was one of them, 0 when it is the command's own.
+ */
+int sm_cli_common(struct sm_cli *cli, int c, const char *arg,
+    const char *usage, const char *name);
+/*
  * The value s of an option, a decimal integer from min to max; else
  * refuses the command line with "invalid WHAT 'S': " and why: expect, or
  * big when the number is past max and big is not NULL.

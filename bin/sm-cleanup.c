@@ -105,14 +105,10 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "c:D:hnqT:V", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-cleanup"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
-		case 'q': cli.quiet = 1; break;
-		case 'T': cli.tenant = optarg; break;
-		case 'V': puts("sm-cleanup " SM_VERSION); return 0;
 		case OPT_ALL: allflag = 1; break;
 		case OPT_DAYS: days = number("--days value", optarg); break;
 		case OPT_KEEP: keep = number("--keep value", optarg); break;

@@ -209,15 +209,11 @@ main(int argc, char *argv[])
 	ids = sm_xcalloc(1, sizeof(*ids));
 	while ((c = getopt_long(argc, argv, "c:D:hqs:t:T:V", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-diff"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
-		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; break;
 		case 't': target_ref = optarg; break;
-		case 'T': cli.tenant = optarg; break;
-		case 'V': puts("sm-diff " SM_VERSION); return 0;
 		case OPT_ACCEPT: acceptflag = 1; break;
 		case OPT_ID:
 			ids = sm_xrealloc(ids, (nids + 2) * sizeof(*ids));

@@ -134,15 +134,11 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "c:D:hnqt:T:V", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-push"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
-		case 'q': cli.quiet = 1; break;
 		case 't': target_ref = optarg; break;
-		case 'T': cli.tenant = optarg; break;
-		case 'V': puts("sm-push " SM_VERSION); return 0;
 		case OPT_HISTORY: historyflag = 1; break;
 		case OPT_LIMIT:
 			limit = sm_cli_number(usage, "--limit", optarg, 0,

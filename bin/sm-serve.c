@@ -116,12 +116,9 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "c:D:hqV", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-serve"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
-		case 'q': cli.quiet = 1; break;
-		case 'V': puts("sm-serve " SM_VERSION); return 0;
 		case OPT_LISTEN: listen_opt = optarg; break;
 		case OPT_ROUTES: routesflag = 1; break;
 		case OPT_THREADS: threads_opt = optarg; break;

@@ -321,16 +321,12 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "c:D:hnqs:t:T:V", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-snapshot"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
-		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; given |= O_SIDE; break;
 		case 't': target_ref = optarg; given |= O_SIDE; break;
-		case 'T': cli.tenant = optarg; break;
-		case 'V': puts("sm-snapshot " SM_VERSION); return 0;
 		case OPT_ALLOW_MASS: massflag = 1; given |= O_MASS; break;
 		case OPT_AT: at_opt = optarg; given |= O_AT; break;
 		case OPT_DATA: dataflag = 1; given |= O_DATA; break;

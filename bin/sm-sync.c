@@ -195,16 +195,12 @@ main(int argc, char *argv[])
 	ids = sm_xcalloc(1, sizeof(*ids));
 	while ((c = getopt_long(argc, argv, "c:D:hnqs:t:T:V", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-sync"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
 		case 'n': nflag = 1; break;
-		case 'q': cli.quiet = 1; break;
 		case 's': source_ref = optarg; break;
 		case 't': target_ref = optarg; break;
-		case 'T': cli.tenant = optarg; break;
-		case 'V': puts("sm-sync " SM_VERSION); return 0;
 		case OPT_ACCEPT: acceptflag = 1; break;
 		case OPT_FAIL: failflag = 1; break;
 		case OPT_HISTORY: historyflag = 1; break;

@@ -434,13 +434,9 @@ main(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "c:D:hqT:Vy", longopts,
 	    NULL)) != -1) {
+		if (sm_cli_common(&cli, c, optarg, usage, "sm-tenant"))
+			continue;
 		switch (c) {
-		case 'c': cli.config_file = optarg; break;
-		case 'D': cli.data_dir = optarg; break;
-		case 'h': sm_cli_help(usage); break;
-		case 'q': cli.quiet = 1; break;
-		case 'T': cli.tenant = optarg; break;
-		case 'V': puts("sm-tenant " SM_VERSION); return 0;
 		case 'y': yflag = 1; break;
 		case OPT_CONFIG: config_opt = optarg; break;
 		case OPT_HASH_IGNORE: hash_ignore_opt = optarg; break;
