@@ -28,14 +28,15 @@ round() {
 
 # kill_rounds MAX_MS: KILLS rounds into target k, each imported and
 # synced (then after_sync R, when the test defines it), pushed and the
-# push killed with -9 after up to MAX_MS (a random share), or when
+# push killed with -9 after a random share of up to MAX_MS at first (the
+# bound then follows how long the pushes take here), or when
 # kill_point R PID returns, when the test defines it; then the
 # checks that most pushes were cut off, many of them mid-way (some of
 # their changes recorded as delivered), and that a last push leaves
 # nothing pending, held or failed.
 pending() { sm-push --status k | jq .pending; }
 kill_rounds() {
-	i=1 killed=0 partial=0 t0=$(date +%s)
+	i=1 killed=0 partial=0 t0=$(date +%s) kmax=$1
 	while [ $i -le "$KILLS" ]; do
 		round $i
 		sm-import -q --complete --allow-mass-delete -s portal \
@@ -48,15 +49,23 @@ kill_rounds() {
 		if command -v kill_point >/dev/null; then
 			kill_point $i $pid
 		else
-			sleep "0.$(awk -v s=$i -v m="$1" 'BEGIN {
+			sleep "0.$(awk -v s=$i -v m="$kmax" 'BEGIN {
 			    srand(s + 1000); printf "%03d", rand() * m }')"
 		fi
 		kill -9 $pid 2>/dev/null || :
 		st=0; wait $pid 2>/dev/null || st=$?
+		# The clock follows the machine: shorter after a push that
+		# ended, longer after one killed before it recorded anything.
 		if [ "$st" = 137 ]; then
 			killed=$((killed + 1))
 			after=$(pending)
-			[ "$after" -lt "$before" ] && partial=$((partial + 1))
+			if [ "$after" -lt "$before" ]; then
+				partial=$((partial + 1))
+			elif [ $kmax -lt 800 ]; then
+				kmax=$((kmax * 5 / 4))
+			fi
+		elif [ $kmax -gt 40 ]; then
+			kmax=$((kmax * 3 / 4))
 		fi
 		i=$((i + 1))
 	done
