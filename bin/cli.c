@@ -29,8 +29,12 @@ sm_cli_config(struct sm_cli *cli)
 	const char *env;
 	int rc;
 
+	/* A command may look at the configuration before sm_cli_start. */
+	if (cli->configured)
+		return cli->config_rc;
+	cli->configured = 1;
 	sm_wording_set(cli_words);
-	rc = sm_config_load(&cli->cfg, cli->config_file);
+	rc = cli->config_rc = sm_config_load(&cli->cfg, cli->config_file);
 	if (rc != 0)
 		return rc;
 	if (cli->data_dir != NULL)
@@ -49,6 +53,36 @@ sm_cli_open(struct sm_cli *cli, int flags, struct sm_db **db)
 		return sm_error(SM_EUSAGE, "no tenant: give -T SLUG or set "
 		    "SM_TENANT");
 	return sm_db_open(&cli->cfg, cli->tenant, flags, db);
+}
+
+int
+sm_cli_start(struct sm_cli *cli, const char *usage, int flags,
+    struct sm_db **db)
+{
+	int rc;
+
+	*db = NULL;
+	if ((rc = sm_cli_config(cli)) == 0 &&
+	    (rc = sm_cli_open(cli, flags, db)) == SM_EUSAGE)
+		sm_cli_usage(usage, "%s", sm_errmsg());
+	if (rc == 0)
+		return 0;
+	warnx("%s", sm_errmsg());
+	return sm_exitcode(rc);
+}
+
+int
+sm_cli_finish(struct sm_cli *cli, struct sm_db *db, int rc)
+{
+	if (rc != 0)
+		warnx("%s", sm_errmsg());
+	sm_db_close(db);
+	sm_cli_free(cli);
+	if (sm_stdout_close() != 0) {
+		warnx("%s", sm_errmsg());
+		return 74;
+	}
+	return sm_exitcode(rc);
 }
 
 void

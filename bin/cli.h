@@ -15,6 +15,15 @@
 
 /* cli.c: what every command does before and after its work */
 
+/* The long options of sm_cli_common, first in each command's table. */
+#define SM_CLI_LONGOPTS \
+	{ "config-file", required_argument, NULL, 'c' }, \
+	{ "data-dir",    required_argument, NULL, 'D' }, \
+	{ "help",        no_argument,       NULL, 'h' }, \
+	{ "quiet",       no_argument,       NULL, 'q' }, \
+	{ "tenant",      required_argument, NULL, 'T' }, \
+	{ "version",     no_argument,       NULL, 'V' }
+
 /*
  * The shared options of SPEC §4, filled by a command's getopt loop, and
  * the configuration they lead to.
@@ -25,6 +34,7 @@ struct sm_cli {
 	const char *tenant;		/* -T, --tenant */
 	int quiet;			/* -q, --quiet */
 	struct sm_config cfg;
+	int configured, config_rc;	/* sm_cli_config was called: its result */
 };
 
 /*
@@ -34,6 +44,18 @@ struct sm_cli {
 int sm_cli_config(struct sm_cli *cli);
 /* Opens the tenant of -T/$SM_TENANT; SM_EUSAGE when none was given. */
 int sm_cli_open(struct sm_cli *cli, int flags, struct sm_db **db);
+/*
+ * sm_cli_config, then sm_cli_open with flags: 0, or the exit code once the
+ * reason is said on stderr (no tenant given refuses the command line).
+ */
+int sm_cli_start(struct sm_cli *cli, const char *usage, int flags,
+    struct sm_db **db);
+/*
+ * The end of a command that ran with sm_cli_start: the message of a run
+ * that failed (rc) on stderr, the tenant closed, cli freed, stdout
+ * closed.  Returns the exit code: rc's, or 74 when stdout failed.
+ */
+int sm_cli_finish(struct sm_cli *cli, struct sm_db *db, int rc);
 void sm_cli_free(struct sm_cli *cli);
 /*
  * An option value that may be "@FILE": returns in *out a new string, the

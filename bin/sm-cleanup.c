@@ -17,17 +17,12 @@ enum { OPT_ALL = 256, OPT_DAYS, OPT_KEEP, OPT_RUNS_DAYS, OPT_VACUUM };
 
 static const struct option longopts[] = {
 	{ "all",         no_argument,       NULL, OPT_ALL },
-	{ "config-file", required_argument, NULL, 'c' },
-	{ "data-dir",    required_argument, NULL, 'D' },
+	SM_CLI_LONGOPTS,
 	{ "days",        required_argument, NULL, OPT_DAYS },
 	{ "dry-run",     no_argument,       NULL, 'n' },
-	{ "help",        no_argument,       NULL, 'h' },
 	{ "keep",        required_argument, NULL, OPT_KEEP },
-	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "runs-days",   required_argument, NULL, OPT_RUNS_DAYS },
-	{ "tenant",      required_argument, NULL, 'T' },
 	{ "vacuum",      no_argument,       NULL, OPT_VACUUM },
-	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL,          0,                 NULL, 0 }
 };
 

@@ -21,18 +21,13 @@ enum { OPT_ACCEPT = 256, OPT_ID, OPT_OVERWRITE, OPT_SINCE, OPT_SNAPSHOT };
 
 static const struct option longopts[] = {
 	{ "accept-manual",    no_argument,       NULL, OPT_ACCEPT },
-	{ "config-file",      required_argument, NULL, 'c' },
-	{ "data-dir",         required_argument, NULL, 'D' },
-	{ "help",             no_argument,       NULL, 'h' },
+	SM_CLI_LONGOPTS,
 	{ "id",               required_argument, NULL, OPT_ID },
 	{ "overwrite-manual", no_argument,       NULL, OPT_OVERWRITE },
-	{ "quiet",            no_argument,       NULL, 'q' },
 	{ "since",            required_argument, NULL, OPT_SINCE },
 	{ "snapshot",         required_argument, NULL, OPT_SNAPSHOT },
 	{ "source",           required_argument, NULL, 's' },
 	{ "target",           required_argument, NULL, 't' },
-	{ "tenant",           required_argument, NULL, 'T' },
-	{ "version",          no_argument,       NULL, 'V' },
 	{ NULL,               0,                 NULL, 0 }
 };
 
@@ -243,25 +238,11 @@ main(int argc, char *argv[])
 	}
 	/* After the configuration: an age counts back from $SM_NOW. */
 	since = sm_cli_time(usage, NULL, since_arg);
-	if ((rc = sm_cli_open(&cli, SM_DB_READONLY, &db)) != 0) {
-		if (rc == SM_EUSAGE)
-			sm_cli_usage(usage, "%s", sm_errmsg());
-		warnx("%s", sm_errmsg());
-		return sm_exitcode(rc);
-	}
-	rc = diff(db, argc, argv, &st);
-	if (rc != 0)
-		warnx("%s", sm_errmsg());
-	else if (rejected_any)
-		rc = SM_EDATA;
-	sm_db_close(db);
+	if ((rc = sm_cli_start(&cli, usage, SM_DB_READONLY, &db)) != 0)
+		return rc;
+	rc = sm_cli_finish(&cli, db, diff(db, argc, argv, &st));
 	sm_strv_free(ids);
-	sm_cli_free(&cli);
-	if (sm_stdout_close() != 0) {
-		warnx("%s", sm_errmsg());
-		return 74;
-	}
-	if (rc == 0)
-		return st.differ > 0;
-	return sm_exitcode(rc);
+	if (rc == 0 && rejected_any)
+		return sm_exitcode(SM_EDATA);
+	return rc == 0 ? st.differ > 0 : rc;
 }

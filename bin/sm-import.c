@@ -24,21 +24,16 @@ enum { OPT_COMPLETE = 256, OPT_STRICT, OPT_REJECTS, OPT_STATS, OPT_MERGE,
 static const struct option longopts[] = {
 	{ "allow-mass-delete", no_argument,     NULL, OPT_ALLOW_MASS_DELETE },
 	{ "complete",    no_argument,       NULL, OPT_COMPLETE },
-	{ "config-file", required_argument, NULL, 'c' },
-	{ "data-dir",    required_argument, NULL, 'D' },
+	SM_CLI_LONGOPTS,
 	{ "dry-run",     no_argument,       NULL, 'n' },
-	{ "help",        no_argument,       NULL, 'h' },
 	{ "history",     no_argument,       NULL, OPT_HISTORY },
 	{ "max-rejects", required_argument, NULL, OPT_MAX_REJECTS },
 	{ "merge",       no_argument,       NULL, OPT_MERGE },
-	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "rejects",     required_argument, NULL, OPT_REJECTS },
 	{ "source",      required_argument, NULL, 's' },
 	{ "stats",       no_argument,       NULL, OPT_STATS },
 	{ "strict",      no_argument,       NULL, OPT_STRICT },
 	{ "target",      required_argument, NULL, 't' },
-	{ "tenant",      required_argument, NULL, 'T' },
-	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL,          0,                 NULL, 0 }
 };
 
@@ -244,30 +239,18 @@ main(int argc, char *argv[])
 	if (!historyflag && argc == 0 && isatty(STDIN_FILENO))
 		sm_cli_usage(usage, "missing operand: FILE (standard input is "
 		    "a terminal)");
-	if ((rc = sm_cli_config(&cli)) == 0 && max_rejects != NULL &&
+	if (sm_cli_config(&cli) == 0 && max_rejects != NULL &&
 	    sm_limit_parse(max_rejects, &cli.cfg.import_max_rejects) != 0)
 		sm_cli_usage(usage, "invalid --max-rejects value '%s': "
 		    "expected a count, or a percentage such as 1%%",
 		    max_rejects);
-	if (rc != 0 ||
-	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
-	    &db)) != 0) {
-		if (rc == SM_EUSAGE)
-			sm_cli_usage(usage, "%s", sm_errmsg());
-		warnx("%s", sm_errmsg());
-		return sm_exitcode(rc);
-	}
+	if ((rc = sm_cli_start(&cli, usage, historyflag ? SM_DB_READONLY : 0,
+	    &db)) != 0)
+		return rc;
 	rc = historyflag ? history(db) : import(db, argc, argv);
-	if (rc != 0)
-		warnx("%s", sm_errmsg());
-	else if (rejected_any)
-		rc = SM_EDATA;
-	sm_db_close(db);
+	rc = sm_cli_finish(&cli, db, rc);
 	sm_endpoint_free(&endpoint);
-	sm_cli_free(&cli);
-	if (sm_stdout_close() != 0) {
-		warnx("%s", sm_errmsg());
-		return 74;
-	}
-	return sm_exitcode(rc);
+	if (rc == 0 && rejected_any)
+		return sm_exitcode(SM_EDATA);
+	return rc;
 }

@@ -21,16 +21,11 @@ enum { OPT_STATS = 256, OPT_HISTORY, OPT_ALLOW_MASS_DELETE };
 
 static const struct option longopts[] = {
 	{ "allow-mass-delete", no_argument, NULL, OPT_ALLOW_MASS_DELETE },
-	{ "config-file", required_argument, NULL, 'c' },
-	{ "data-dir",    required_argument, NULL, 'D' },
+	SM_CLI_LONGOPTS,
 	{ "dry-run",     no_argument,       NULL, 'n' },
-	{ "help",        no_argument,       NULL, 'h' },
 	{ "history",     no_argument,       NULL, OPT_HISTORY },
-	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "stats",       no_argument,       NULL, OPT_STATS },
 	{ "target",      required_argument, NULL, 't' },
-	{ "tenant",      required_argument, NULL, 'T' },
-	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL,          0,                 NULL, 0 }
 };
 
@@ -189,29 +184,17 @@ main(int argc, char *argv[])
 		sm_cli_usage(usage, "missing operand: TARGET");
 	if (historyflag && (nflag || statsflag || massflag))
 		sm_cli_usage(usage, "--history takes no other option");
-	if ((rc = sm_cli_config(&cli)) != 0 ||
-	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
-	    &db)) != 0) {
-		if (rc == SM_EUSAGE)
-			sm_cli_usage(usage, "%s", sm_errmsg());
-		warnx("%s", sm_errmsg());
-		return sm_exitcode(rc);
-	}
+	if ((rc = sm_cli_start(&cli, usage, historyflag ? SM_DB_READONLY : 0,
+	    &db)) != 0)
+		return rc;
 	sm_buf_init(&line);
 	if (target_ref != NULL)
 		rc = sm_endpoint_get(db, SM_TARGET, target_ref, &target);
 	if (rc == 0)
 		rc = historyflag ? sm_run_history(db, "pull", 0, target.id,
 		    stdout) : pull(db);
-	if (rc != 0)
-		warnx("%s", sm_errmsg());
-	sm_db_close(db);
+	rc = sm_cli_finish(&cli, db, rc);
 	sm_endpoint_free(&target);
 	sm_buf_free(&line);
-	sm_cli_free(&cli);
-	if (sm_stdout_close() != 0) {
-		warnx("%s", sm_errmsg());
-		return 74;
-	}
-	return sm_exitcode(rc);
+	return rc;
 }

@@ -18,19 +18,14 @@ static struct sm_progress progress;
 enum { OPT_STATS = 256, OPT_STATUS, OPT_RETRY, OPT_HISTORY, OPT_LIMIT };
 
 static const struct option longopts[] = {
-	{ "config-file", required_argument, NULL, 'c' },
-	{ "data-dir",    required_argument, NULL, 'D' },
+	SM_CLI_LONGOPTS,
 	{ "dry-run",     no_argument,       NULL, 'n' },
-	{ "help",        no_argument,       NULL, 'h' },
 	{ "history",     no_argument,       NULL, OPT_HISTORY },
 	{ "limit",       required_argument, NULL, OPT_LIMIT },
-	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "retry",       no_argument,       NULL, OPT_RETRY },
 	{ "stats",       no_argument,       NULL, OPT_STATS },
 	{ "status",      no_argument,       NULL, OPT_STATUS },
 	{ "target",      required_argument, NULL, 't' },
-	{ "tenant",      required_argument, NULL, 'T' },
-	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL,          0,                 NULL, 0 }
 };
 
@@ -158,24 +153,9 @@ main(int argc, char *argv[])
 		    "each other");
 	if (statusflag + retryflag + historyflag == 0 && target_ref == NULL)
 		sm_cli_usage(usage, "missing operand: TARGET");
-	if ((rc = sm_cli_config(&cli)) != 0 ||
-	    (rc = sm_cli_open(&cli, statusflag || historyflag ?
-	    SM_DB_READONLY : 0, &db)) != 0) {
-		if (rc == SM_EUSAGE)
-			sm_cli_usage(usage, "%s", sm_errmsg());
-		warnx("%s", sm_errmsg());
-		return sm_exitcode(rc);
-	}
-	rc = run(db, &failed);
-	if (rc != 0)
-		warnx("%s", sm_errmsg());
-	sm_db_close(db);
-	sm_cli_free(&cli);
-	if (sm_stdout_close() != 0) {
-		warnx("%s", sm_errmsg());
-		return 74;
-	}
-	if (rc == 0 && failed)
-		return 1;
-	return sm_exitcode(rc);
+	if ((rc = sm_cli_start(&cli, usage, statusflag || historyflag ?
+	    SM_DB_READONLY : 0, &db)) != 0)
+		return rc;
+	rc = sm_cli_finish(&cli, db, run(db, &failed));
+	return rc == 0 && failed ? 1 : rc;
 }

@@ -26,23 +26,18 @@ enum { OPT_ALLOW_MASS = 256, OPT_AT, OPT_DATA, OPT_HISTORY, OPT_ID,
 static const struct option longopts[] = {
 	{ "allow-mass-delete", no_argument, NULL, OPT_ALLOW_MASS },
 	{ "at",          required_argument, NULL, OPT_AT },
-	{ "config-file", required_argument, NULL, 'c' },
+	SM_CLI_LONGOPTS,
 	{ "data",        no_argument,       NULL, OPT_DATA },
-	{ "data-dir",    required_argument, NULL, 'D' },
 	{ "dry-run",     no_argument,       NULL, 'n' },
-	{ "help",        no_argument,       NULL, 'h' },
 	{ "history",     no_argument,       NULL, OPT_HISTORY },
 	{ "id",          required_argument, NULL, OPT_ID },
 	{ "label",       required_argument, NULL, OPT_LABEL },
 	{ "manual",      no_argument,       NULL, OPT_MANUAL },
-	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "since",       required_argument, NULL, OPT_SINCE },
 	{ "source",      required_argument, NULL, 's' },
 	{ "target",      required_argument, NULL, 't' },
-	{ "tenant",      required_argument, NULL, 'T' },
 	{ "undo",        required_argument, NULL, OPT_UNDO },
 	{ "until",       required_argument, NULL, OPT_UNTIL },
-	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL,          0,                 NULL, 0 }
 };
 
@@ -373,15 +368,9 @@ main(int argc, char *argv[])
 	    SM_TARGET, source_ref != NULL ? source_ref : target_ref,
 	    &endpoint)) != 0)
 		fail(rc);
-	if ((rc = (v == nverbs ? do_history : verbs[v].fn)(db, id)) != 0)
-		warnx("%s", sm_errmsg());
-	sm_db_close(db);
+	rc = sm_cli_finish(&cli, db, (v == nverbs ? do_history :
+	    verbs[v].fn)(db, id));
 	sm_endpoint_free(&endpoint);
-	sm_cli_free(&cli);
 	free(ids);
-	if (sm_stdout_close() != 0) {
-		warnx("%s", sm_errmsg());
-		return 74;
-	}
-	return sm_exitcode(rc);
+	return rc;
 }

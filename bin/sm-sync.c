@@ -21,20 +21,15 @@ enum { OPT_OVERWRITE = 256, OPT_ACCEPT, OPT_ID, OPT_STATS, OPT_FAIL,
 
 static const struct option longopts[] = {
 	{ "accept-manual",    no_argument,       NULL, OPT_ACCEPT },
-	{ "config-file",      required_argument, NULL, 'c' },
-	{ "data-dir",         required_argument, NULL, 'D' },
+	SM_CLI_LONGOPTS,
 	{ "dry-run",          no_argument,       NULL, 'n' },
 	{ "fail-on-warnings", no_argument,       NULL, OPT_FAIL },
-	{ "help",             no_argument,       NULL, 'h' },
 	{ "history",          no_argument,       NULL, OPT_HISTORY },
 	{ "id",               required_argument, NULL, OPT_ID },
 	{ "overwrite-manual", no_argument,       NULL, OPT_OVERWRITE },
-	{ "quiet",            no_argument,       NULL, 'q' },
 	{ "source",           required_argument, NULL, 's' },
 	{ "stats",            no_argument,       NULL, OPT_STATS },
 	{ "target",           required_argument, NULL, 't' },
-	{ "tenant",           required_argument, NULL, 'T' },
-	{ "version",          no_argument,       NULL, 'V' },
 	{ NULL,               0,                 NULL, 0 }
 };
 
@@ -224,25 +219,11 @@ main(int argc, char *argv[])
 		free(ids);
 		ids = NULL;
 	}
-	if ((rc = sm_cli_config(&cli)) != 0 ||
-	    (rc = sm_cli_open(&cli, historyflag ? SM_DB_READONLY : 0,
-	    &db)) != 0) {
-		if (rc == SM_EUSAGE)
-			sm_cli_usage(usage, "%s", sm_errmsg());
-		warnx("%s", sm_errmsg());
-		return sm_exitcode(rc);
-	}
-	rc = historyflag ? history(db) : sync(db, &warnings);
-	if (rc != 0)
-		warnx("%s", sm_errmsg());
-	sm_db_close(db);
+	if ((rc = sm_cli_start(&cli, usage, historyflag ? SM_DB_READONLY : 0,
+	    &db)) != 0)
+		return rc;
+	rc = sm_cli_finish(&cli, db, historyflag ? history(db) :
+	    sync(db, &warnings));
 	sm_strv_free(ids);
-	sm_cli_free(&cli);
-	if (sm_stdout_close() != 0) {
-		warnx("%s", sm_errmsg());
-		return 74;
-	}
-	if (rc == 0 && failflag && warnings)
-		return 1;
-	return sm_exitcode(rc);
+	return rc == 0 && failflag && warnings ? 1 : rc;
 }

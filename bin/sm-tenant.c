@@ -19,18 +19,13 @@ enum { OPT_SLUG = 256, OPT_NAME, OPT_TYPE, OPT_CONFIG, OPT_MAP, OPT_ID_FIELD,
 
 static const struct option longopts[] = {
 	{ "config",      required_argument, NULL, OPT_CONFIG },
-	{ "config-file", required_argument, NULL, 'c' },
-	{ "data-dir",    required_argument, NULL, 'D' },
+	SM_CLI_LONGOPTS,
 	{ "hash-ignore", required_argument, NULL, OPT_HASH_IGNORE },
-	{ "help",        no_argument,       NULL, 'h' },
 	{ "id-field",    required_argument, NULL, OPT_ID_FIELD },
 	{ "map",         required_argument, NULL, OPT_MAP },
 	{ "name",        required_argument, NULL, OPT_NAME },
-	{ "quiet",       no_argument,       NULL, 'q' },
 	{ "slug",        required_argument, NULL, OPT_SLUG },
-	{ "tenant",      required_argument, NULL, 'T' },
 	{ "type",        required_argument, NULL, OPT_TYPE },
-	{ "version",     no_argument,       NULL, 'V' },
 	{ "yes",         no_argument,       NULL, 'y' },
 	{ NULL,          0,                 NULL, 0 }
 };
