@@ -19,6 +19,10 @@
  *   operations  import.c, sync.c (each decision in a table at its top),
  *               diff.c, snapshot.c (cat, history, restore), cleanup.c,
  *               check.c
+ *   delivery    conn.c a target's connection (SPEC §5.8) and the table of
+ *               drivers; push.c the outbox delivered, pull.c the target
+ *               system read back; one file a driver behind driver.h:
+ *               drv-pg.c, drv-sqlite.c, drv-files.c, drv-http.c
  *
  * lib/ writes only to a FILE it is given (stderr only when out of memory)
  * and words no option: errors are SM_E* codes with sm_errmsg(), options
