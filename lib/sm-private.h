@@ -704,7 +704,15 @@ struct sm_pull_row {
 	int has_sent;
 	char sent[SM_PULL_SENT_MAX];	/* the outbox's sent_hash */
 };
-int sm_pull_row(struct sm_db *db, int64_t target_id, int64_t prop_id,
+/*
+ * Two reads, so that a record found as delivered costs one: the
+ * delivered hash of row prop_id into r (the rest of r cleared), then,
+ * when pull needs them, its outbox row's fields (target_id, external_id).
+ * 0 or an error.
+ */
+int sm_pull_delivered(struct sm_db *db, int64_t prop_id,
+    struct sm_pull_row *r);
+int sm_pull_outbox(struct sm_db *db, int64_t target_id,
     const char *external_id, struct sm_pull_row *r);
 /* The target rows (tombstones too) with a delivered hash: fn(id). */
 int sm_pull_delivered_ids(struct sm_db *db, enum sm_side side,

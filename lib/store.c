@@ -2264,57 +2264,116 @@ sm_outbox_conflict(struct sm_db *db, int64_t prop_id, const char *warning)
  */
 
 int
-sm_pull_row(struct sm_db *db, int64_t target_id, int64_t prop_id,
-    const char *external_id, struct sm_pull_row *r)
+sm_pull_delivered(struct sm_db *db, int64_t prop_id, struct sm_pull_row *r)
 {
 	sqlite3_stmt *stmt;
-	const char *s;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	stmt = sm_db_stmt(db, "SELECT (SELECT hash FROM delivered "
-	    "WHERE property_id = ?1), o.seq, o.action = 'delete', "
-	    "o.sent_hash FROM (SELECT 1) LEFT JOIN outbox o "
-	    "ON o.target_id = ?2 AND o.external_id = ?3");
+	stmt = sm_db_stmt(db, "SELECT hash FROM delivered "
+	    "WHERE property_id = ?1");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, prop_id);
-	sqlite3_bind_int64(stmt, 2, target_id);
-	sqlite3_bind_text(stmt, 3, external_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		copy_hash(r->delivered, stmt, 0);
-		r->seq = sqlite3_column_int64(stmt, 1);
-		r->del = sqlite3_column_int(stmt, 2);
-		s = col_text(stmt, 3);
-		if (s != NULL)
-			snprintf(r->sent, sizeof(r->sent), "%s", s);
-		r->has_sent = s != NULL;
 		rc = 0;
-	} else
-		rc = sm_db_error(db, rc, "cannot read the outbox");
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(db, rc, "cannot read a delivered hash");
 	sqlite3_reset(stmt);
 	return rc;
 }
 
 int
+sm_pull_outbox(struct sm_db *db, int64_t target_id, const char *external_id,
+    struct sm_pull_row *r)
+{
+	sqlite3_stmt *stmt;
+	const char *s;
+	int rc;
+
+	r->seq = 0;
+	r->del = r->has_sent = 0;
+	r->sent[0] = '\0';
+	stmt = sm_db_stmt(db, "SELECT seq, action = 'delete', sent_hash "
+	    "FROM outbox WHERE target_id = ?1 AND external_id = ?2");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r->seq = sqlite3_column_int64(stmt, 0);
+		r->del = sqlite3_column_int(stmt, 1);
+		s = col_text(stmt, 2);
+		if (s != NULL)
+			snprintf(r->sent, sizeof(r->sent), "%s", s);
+		r->has_sent = s != NULL;
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(db, rc, "cannot read the outbox");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/*
+ * Two scans in key order, each reading its pages once: the ids of the
+ * target's rows (its index) into a bitmap, then the delivered hashes.  A
+ * join probes one table per row of the other, in the other's order: at a
+ * million rows, a page read each.
+ */
+int
 sm_pull_delivered_ids(struct sm_db *db, enum sm_side side, int64_t target_id,
     int (*fn)(int64_t id, void *arg), void *arg)
 {
 	sqlite3_stmt *stmt;
+	unsigned char *mine = NULL;
+	size_t bits = 0, old;
+	int64_t id;
 	int rc;
 
 	if (side != SM_TARGET)
 		return sm_error(SM_EINTERNAL, "delivered rows of a source");
-	stmt = sm_db_stmt(db, "SELECT d.property_id FROM delivered d "
-	    "JOIN target_properties p ON p.id = d.property_id "
-	    "WHERE p.target_id = ?1");
+	/* Its unique index (target_id, external_id) covers it. */
+	stmt = sm_db_stmt(db, "SELECT id FROM target_properties "
+	    "WHERE target_id = ?1");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, target_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if ((rc = fn(sqlite3_column_int64(stmt, 0), arg)) != 0)
-			break;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if ((id = sqlite3_column_int64(stmt, 0)) < 0)
+			continue;
+		if ((size_t)id >= bits) {
+			old = (bits + 7) / 8;
+			bits = 2 * (size_t)id + 64;
+			mine = sm_xrealloc(mine, (bits + 7) / 8);
+			memset(mine + old, 0, (bits + 7) / 8 - old);
+		}
+		mine[id / 8] |= (unsigned char)(1u << (id % 8));
+	}
 	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		free(mine);
+		return sm_db_error(db, rc, "cannot read properties");
+	}
+	stmt = sm_db_stmt(db, "SELECT property_id FROM delivered");
+	if (stmt == NULL) {
+		free(mine);
+		return SM_EINTERNAL;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		if (id < 0 || (size_t)id >= bits ||
+		    (mine[id / 8] & (1u << (id % 8))) == 0)
+			continue;
+		if ((rc = fn(id, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(stmt);
+	free(mine);
 	if (rc == SQLITE_DONE)
 		return 0;
 	return rc < 0 ? rc : sm_db_error(db, rc, "cannot read the delivered "
