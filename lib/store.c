@@ -2009,12 +2009,13 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 
 	/* A row whose property cleanup removed is a delete to deliver. */
 	stmt = sm_db_stmt(db, "SELECT o.external_id, o.property_id, o.seq, "
-	    "o.first_seq, o.action, o.sent_hash, p.data, p.hash, "
+	    "o.first_seq, o.action, s.hashes, p.data, p.hash, "
 	    "p.id IS NULL OR p.deleted_at IS NOT NULL, d.hash, "
 	    "coalesce(p.has_manual_changes, 0), p.warning, o.queued_at, "
 	    "o.force FROM outbox o LEFT JOIN target_properties p "
 	    "ON p.id = o.property_id LEFT JOIN delivered d "
-	    "ON d.property_id = o.property_id "
+	    "ON d.property_id = o.property_id LEFT JOIN sent s "
+	    "ON s.property_id = o.property_id "
 	    "WHERE o.target_id = ?1 AND o.state = 'pending' AND "
 	    "o.first_seq > ?2 ORDER BY o.first_seq LIMIT ?3");
 	if (stmt == NULL)
@@ -2081,27 +2082,33 @@ sm_sent_add(char **list, const char *hash)
 }
 
 int
-sm_outbox_sent(struct sm_db *db, int64_t target_id, const char *external_id,
-    const char *sent_hash)
+sm_outbox_sent(struct sm_db *db, int64_t prop_id, const char *sent_hash)
 {
 	sqlite3_stmt *stmt;
 
+	if (sent_hash == NULL) {
+		stmt = sm_db_stmt(db, "DELETE FROM sent WHERE property_id = ?1");
+		if (stmt == NULL)
+			return SM_EINTERNAL;
+		sqlite3_bind_int64(stmt, 1, prop_id);
+		return step_done(db, stmt, "cannot write the sent hashes");
+	}
 	/*
 	 * Every hash sent since the last acknowledgement is kept ("h1 h2",
-	 * "-" a delete): any of them may be what the target holds.
+	 * "-" a delete): any of them may be what the target holds.  A row
+	 * cleanup removed (a delete to deliver) has none: nothing can
+	 * be compared with a row the target is to lose anyway.
 	 */
-	stmt = sm_db_stmt(db, "UPDATE outbox SET sent_hash = CASE "
-	    "WHEN ?3 IS NULL OR sent_hash IS NULL THEN ?3 "
-	    "WHEN instr(' ' || sent_hash || ' ', ' ' || ?3 || ' ') > 0 "
-	    "THEN sent_hash ELSE sent_hash || ' ' || ?3 END, "
-	    "attempts = attempts + (?3 IS NOT NULL) WHERE target_id = ?1 AND "
-	    "external_id = ?2");
+	stmt = sm_db_stmt(db, "INSERT INTO sent (property_id, hashes) "
+	    "SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM target_properties "
+	    "WHERE id = ?1) ON CONFLICT (property_id) DO UPDATE SET "
+	    "hashes = iif(instr(' ' || hashes || ' ', ' ' || ?2 || ' ') > 0, "
+	    "hashes, hashes || ' ' || ?2)");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, target_id);
-	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, sent_hash, -1, SQLITE_STATIC);
-	return step_done(db, stmt, "cannot write the outbox");
+	sqlite3_bind_int64(stmt, 1, prop_id);
+	sqlite3_bind_text(stmt, 2, sent_hash, -1, SQLITE_STATIC);
+	return step_done(db, stmt, "cannot write the sent hashes");
 }
 
 int
@@ -2138,29 +2145,30 @@ sm_outbox_delivered(struct sm_db *db, int64_t target_id,
 	sqlite3_bind_int64(stmt, 3, seq);
 	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
 		return rc;
-	/* Gone: no sent hashes left to clear. */
-	if (sqlite3_changes(sm_db_handle(db)) > 0)
-		return 0;
-	return sm_outbox_sent(db, target_id, external_id, NULL);
+	/* Acknowledged: what was sent is known now. */
+	return sm_outbox_sent(db, prop_id, NULL);
 }
 
 int
 sm_outbox_fail(struct sm_db *db, int64_t target_id, const char *external_id,
-    int64_t seq, const char *error)
+    int64_t prop_id, int64_t seq, const char *error)
 {
 	sqlite3_stmt *stmt;
+	int rc;
 
-	/* Nothing of it was kept: the target holds what it held. */
 	stmt = sm_db_stmt(db, "UPDATE outbox SET state = iif(seq = ?3, "
-	    "'failed', state), error = iif(seq = ?3, ?4, error), "
-	    "sent_hash = NULL WHERE target_id = ?1 AND external_id = ?2");
+	    "'failed', state), error = iif(seq = ?3, ?4, error) "
+	    "WHERE target_id = ?1 AND external_id = ?2");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, seq);
 	sqlite3_bind_text(stmt, 4, error, -1, SQLITE_STATIC);
-	return step_done(db, stmt, "cannot write the outbox");
+	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
+		return rc;
+	/* Nothing of it was kept: the target holds what it held. */
+	return sm_outbox_sent(db, prop_id, NULL);
 }
 
 int
@@ -2209,6 +2217,37 @@ sm_outbox_status(struct sm_db *db, int64_t target_id,
 		st->failed = sqlite3_column_int64(stmt, 2);
 		if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
 			st->oldest_pending = sqlite3_column_int64(stmt, 3);
+		rc = 0;
+	} else
+		rc = sm_db_error(db, rc, "cannot read the outbox");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int
+sm_outbox_pending(struct sm_db *db, int64_t target_id, int64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/*
+	 * A row's external_id is its property's (the outbox row names the
+	 * target row of its key): the join then probes the outbox by its
+	 * key for each flagged row, rather than a target row for each
+	 * pending one.
+	 */
+	*n = 0;
+	stmt = sm_db_stmt(db, "SELECT (SELECT count(*) FROM outbox "
+	    "WHERE target_id = ?1 AND state = 'pending') - "
+	    "(SELECT count(*) FROM target_properties p JOIN outbox o "
+	    "ON o.target_id = p.target_id AND o.external_id = p.external_id "
+	    "AND o.property_id = p.id WHERE p.target_id = ?1 AND "
+	    "p.has_manual_changes AND o.state = 'pending')");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(stmt, 0);
 		rc = 0;
 	} else
 		rc = sm_db_error(db, rc, "cannot read the outbox");
@@ -2297,8 +2336,9 @@ sm_pull_outbox(struct sm_db *db, int64_t target_id, const char *external_id,
 	r->seq = 0;
 	r->del = r->has_sent = 0;
 	r->sent[0] = '\0';
-	stmt = sm_db_stmt(db, "SELECT seq, action = 'delete', sent_hash "
-	    "FROM outbox WHERE target_id = ?1 AND external_id = ?2");
+	stmt = sm_db_stmt(db, "SELECT o.seq, o.action = 'delete', s.hashes "
+	    "FROM outbox o LEFT JOIN sent s ON s.property_id = o.property_id "
+	    "WHERE o.target_id = ?1 AND o.external_id = ?2");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, target_id);
