@@ -1223,7 +1223,7 @@ pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
 			 * its buffer holds a few dozen, and a server that
 			 * cannot write them waits for sm to finish these.
 			 */
-			if (n == LIST_ROWS && i % LIST_READ == 0 &&
+			if (rc == 0 && n == LIST_ROWS && i % LIST_READ == 0 &&
 			    PQconsumeInput(d->conn) != 1)
 				rc = conn_fail(d, why, "cannot list");
 		}
