@@ -1125,6 +1125,7 @@ pg_rollback(void *p)
 /* The rows a FETCH of the list's cursor reads at once (as text). */
 #define LIST_FETCH	"FETCH 1000 FROM sm_list"
 #define LIST_ROWS	1000
+#define LIST_READ	32	/* rows imported between reads of the socket */
 
 /* One statement of the list, its result checked: 0 or a verdict. */
 static int
@@ -1217,6 +1218,14 @@ pg_list(void *p, int (*fn)(const struct sm_drec *r, void *arg), void *arg,
 			if (PQgetisnull(res, i, 1))
 				r.len = 4;
 			rc = fn(&r, arg);
+			/*
+			 * The next rows taken off the socket as they come:
+			 * its buffer holds a few dozen, and a server that
+			 * cannot write them waits for sm to finish these.
+			 */
+			if (rc == 0 && n == LIST_ROWS && i % LIST_READ == 0 &&
+			    PQconsumeInput(d->conn) != 1)
+				rc = conn_fail(d, why, "cannot list");
 		}
 		PQclear(res);
 		if (n < LIST_ROWS)

@@ -97,12 +97,14 @@ gate(const struct sm_record *rec, const struct sm_prop *r, void *arg)
 			return rc < 0 ? rc : SM_EINTERNAL;
 		return 1;
 	}
-	if ((rc = sm_pull_row(p->db, p->t->id, r->id, rec->key, &w)) != 0)
+	if ((rc = sm_pull_delivered(p->db, r->id, &w)) != 0)
 		return rc;
 	mine = own(r);
 	live = r->deleted_at < 0;
 	if (mine && strcmp(rec->hash, w.delivered) == 0)
 		return 1;
+	if ((rc = sm_pull_outbox(p->db, p->t->id, rec->key, &w)) != 0)
+		return rc;
 	landed = sent_has(&w, rec->hash);
 	if (landed || (mine && live && strcmp(rec->hash, r->hash) == 0)) {
 		p->st->confirmed++;
@@ -126,7 +128,8 @@ absent(int64_t id, void *arg)
 		return rc;
 	if (rc == 0)
 		return 1;
-	if ((rc = sm_pull_row(p->db, p->t->id, id, p->row.external_id,
+	if ((rc = sm_pull_delivered(p->db, id, &w)) != 0 ||
+	    (rc = sm_pull_outbox(p->db, p->t->id, p->row.external_id,
 	    &w)) != 0)
 		return rc;
 	dead = p->row.deleted_at >= 0;

@@ -404,7 +404,7 @@ record(struct pusher *p, struct item *v, size_t n)
 			break;
 		default:
 			rc = sm_outbox_fail(p->db, p->t->id, v[i].external_id,
-			    v[i].seq, v[i].why);
+			    v[i].property_id, v[i].seq, v[i].why);
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -572,7 +572,7 @@ note_sent(struct pusher *p)
 	if ((rc = sm_db_begin(p->db)) != 0)
 		return rc;
 	for (i = 0; rc == 0 && i < p->n; i++)
-		rc = sm_outbox_sent(p->db, p->t->id, p->v[i].external_id,
+		rc = sm_outbox_sent(p->db, p->v[i].property_id,
 		    p->v[i].hash != NULL ? p->v[i].hash : "-");
 	if (rc == 0)
 		rc = sm_db_commit(p->db);
@@ -749,10 +749,9 @@ sm_push(struct sm_db *db, const struct sm_config *cfg,
     const struct sm_endpoint *t, const struct sm_push_opts *o,
     struct sm_push_stats *st, int64_t *run_id)
 {
-	struct sm_outbox_status ost;
 	struct sm_conn c;
 	struct pusher p;
-	int64_t after = 0;
+	int64_t after = 0, pending;
 	int rc, fd = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -777,9 +776,8 @@ sm_push(struct sm_db *db, const struct sm_config *cfg,
 	p.drv = sm_driver_of(&c);
 	if (!o->dry_run && (rc = lock(db, &fd)) != 0)
 		goto out;
-	if ((rc = sm_outbox_status(db, t->id, &ost)) != 0)
+	if ((rc = sm_outbox_pending(db, t->id, &p.total)) != 0)
 		goto out;
-	p.total = ost.pending;
 	if (!o->dry_run) {
 		if ((rc = run_start(&p)) != 0)
 			goto out;
@@ -789,8 +787,8 @@ sm_push(struct sm_db *db, const struct sm_config *cfg,
 	}
 	rc = push_loop(&p, &after);
 end:
-	if (rc == 0 && (rc = sm_outbox_status(db, t->id, &ost)) == 0)
-		st->pending = (uint64_t)ost.pending;
+	if (rc == 0 && (rc = sm_outbox_pending(db, t->id, &pending)) == 0)
+		st->pending = (uint64_t)pending;
 	if (!o->dry_run)
 		run_end(&p, rc);
 out:

@@ -647,9 +647,11 @@ struct sm_outbox_row {
 int sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
     int64_t limit, int (*fn)(const struct sm_outbox_row *, void *),
     void *arg);
-/* Notes a hash about to be sent ("-": a delete; NULL: forget them). */
-int sm_outbox_sent(struct sm_db *db, int64_t target_id,
-    const char *external_id, const char *sent_hash);
+/*
+ * Notes a hash of target row prop_id about to be sent ("-": a delete;
+ * NULL: forget them), in the sent table (schema/008).
+ */
+int sm_outbox_sent(struct sm_db *db, int64_t prop_id, const char *sent_hash);
 /*
  * The sent hashes' list (space-separated, "-" a delete), the one format
  * of sm_outbox_sent: whether it has hash (list may be NULL), and hash
@@ -665,9 +667,13 @@ void sm_sent_add(char **list, const char *hash);
 int sm_outbox_delivered(struct sm_db *db, int64_t target_id,
     const char *external_id, int64_t prop_id, int64_t seq,
     const char *hash);
-/* The target refused the change at seq: failed, with error. */
+/*
+ * The target refused the change at seq: failed, with error; the hashes
+ * sent of target row prop_id forgotten.
+ */
 int sm_outbox_fail(struct sm_db *db, int64_t target_id,
-    const char *external_id, int64_t seq, const char *error);
+    const char *external_id, int64_t prop_id, int64_t seq,
+    const char *error);
 /*
  * The target no longer holds what was last delivered of row prop_id: a
  * manual change, flagged with warning (sync holds it back from now on).
@@ -683,6 +689,12 @@ struct sm_outbox_status {
 };
 int sm_outbox_status(struct sm_db *db, int64_t target_id,
     struct sm_outbox_status *st);
+/*
+ * What sm_outbox_status counts as pending, alone, from the indexes: the
+ * pending rows less the held ones (few, in the index of flagged rows),
+ * where sm_outbox_status reads the target row of each.  0 or an error.
+ */
+int sm_outbox_pending(struct sm_db *db, int64_t target_id, int64_t *n);
 /* The failed rows of target_id, oldest first, with their reason. */
 int sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
     int (*fn)(const char *external_id, const char *error, void *),
@@ -691,7 +703,7 @@ int sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
 /* store.c: what sm-pull reads of a target row's delivery */
 
 /*
- * A sent_hash holds a few hashes at most (one per push killed in
+ * A row's sent hashes are a few at most (one per push killed in
  * flight); longer lists are cut, which can only make pull see a manual
  * change where a lost acknowledgement was.
  */
@@ -702,9 +714,17 @@ struct sm_pull_row {
 	int64_t seq;		/* of its outbox row; 0: none */
 	int del;		/* the outbox row is a delete */
 	int has_sent;
-	char sent[SM_PULL_SENT_MAX];	/* the outbox's sent_hash */
+	char sent[SM_PULL_SENT_MAX];	/* its sent hashes (schema/008) */
 };
-int sm_pull_row(struct sm_db *db, int64_t target_id, int64_t prop_id,
+/*
+ * Two reads, so that a record found as delivered costs one: the
+ * delivered hash of row prop_id into r (the rest of r cleared), then,
+ * when pull needs them, its outbox row's fields (target_id, external_id).
+ * 0 or an error.
+ */
+int sm_pull_delivered(struct sm_db *db, int64_t prop_id,
+    struct sm_pull_row *r);
+int sm_pull_outbox(struct sm_db *db, int64_t target_id,
     const char *external_id, struct sm_pull_row *r);
 /* The target rows (tombstones too) with a delivered hash: fn(id). */
 int sm_pull_delivered_ids(struct sm_db *db, enum sm_side side,

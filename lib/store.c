@@ -2009,12 +2009,13 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 
 	/* A row whose property cleanup removed is a delete to deliver. */
 	stmt = sm_db_stmt(db, "SELECT o.external_id, o.property_id, o.seq, "
-	    "o.first_seq, o.action, o.sent_hash, p.data, p.hash, "
+	    "o.first_seq, o.action, s.hashes, p.data, p.hash, "
 	    "p.id IS NULL OR p.deleted_at IS NOT NULL, d.hash, "
 	    "coalesce(p.has_manual_changes, 0), p.warning, o.queued_at, "
 	    "o.force FROM outbox o LEFT JOIN target_properties p "
 	    "ON p.id = o.property_id LEFT JOIN delivered d "
-	    "ON d.property_id = o.property_id "
+	    "ON d.property_id = o.property_id LEFT JOIN sent s "
+	    "ON s.property_id = o.property_id "
 	    "WHERE o.target_id = ?1 AND o.state = 'pending' AND "
 	    "o.first_seq > ?2 ORDER BY o.first_seq LIMIT ?3");
 	if (stmt == NULL)
@@ -2081,27 +2082,33 @@ sm_sent_add(char **list, const char *hash)
 }
 
 int
-sm_outbox_sent(struct sm_db *db, int64_t target_id, const char *external_id,
-    const char *sent_hash)
+sm_outbox_sent(struct sm_db *db, int64_t prop_id, const char *sent_hash)
 {
 	sqlite3_stmt *stmt;
 
+	if (sent_hash == NULL) {
+		stmt = sm_db_stmt(db, "DELETE FROM sent WHERE property_id = ?1");
+		if (stmt == NULL)
+			return SM_EINTERNAL;
+		sqlite3_bind_int64(stmt, 1, prop_id);
+		return step_done(db, stmt, "cannot write the sent hashes");
+	}
 	/*
 	 * Every hash sent since the last acknowledgement is kept ("h1 h2",
-	 * "-" a delete): any of them may be what the target holds.
+	 * "-" a delete): any of them may be what the target holds.  A row
+	 * cleanup removed (a delete to deliver) has none: nothing can
+	 * be compared with a row the target is to lose anyway.
 	 */
-	stmt = sm_db_stmt(db, "UPDATE outbox SET sent_hash = CASE "
-	    "WHEN ?3 IS NULL OR sent_hash IS NULL THEN ?3 "
-	    "WHEN instr(' ' || sent_hash || ' ', ' ' || ?3 || ' ') > 0 "
-	    "THEN sent_hash ELSE sent_hash || ' ' || ?3 END, "
-	    "attempts = attempts + (?3 IS NOT NULL) WHERE target_id = ?1 AND "
-	    "external_id = ?2");
+	stmt = sm_db_stmt(db, "INSERT INTO sent (property_id, hashes) "
+	    "SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM target_properties "
+	    "WHERE id = ?1) ON CONFLICT (property_id) DO UPDATE SET "
+	    "hashes = iif(instr(' ' || hashes || ' ', ' ' || ?2 || ' ') > 0, "
+	    "hashes, hashes || ' ' || ?2)");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
-	sqlite3_bind_int64(stmt, 1, target_id);
-	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, sent_hash, -1, SQLITE_STATIC);
-	return step_done(db, stmt, "cannot write the outbox");
+	sqlite3_bind_int64(stmt, 1, prop_id);
+	sqlite3_bind_text(stmt, 2, sent_hash, -1, SQLITE_STATIC);
+	return step_done(db, stmt, "cannot write the sent hashes");
 }
 
 int
@@ -2138,29 +2145,30 @@ sm_outbox_delivered(struct sm_db *db, int64_t target_id,
 	sqlite3_bind_int64(stmt, 3, seq);
 	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
 		return rc;
-	/* Gone: no sent hashes left to clear. */
-	if (sqlite3_changes(sm_db_handle(db)) > 0)
-		return 0;
-	return sm_outbox_sent(db, target_id, external_id, NULL);
+	/* Acknowledged: what was sent is known now. */
+	return sm_outbox_sent(db, prop_id, NULL);
 }
 
 int
 sm_outbox_fail(struct sm_db *db, int64_t target_id, const char *external_id,
-    int64_t seq, const char *error)
+    int64_t prop_id, int64_t seq, const char *error)
 {
 	sqlite3_stmt *stmt;
+	int rc;
 
-	/* Nothing of it was kept: the target holds what it held. */
 	stmt = sm_db_stmt(db, "UPDATE outbox SET state = iif(seq = ?3, "
-	    "'failed', state), error = iif(seq = ?3, ?4, error), "
-	    "sent_hash = NULL WHERE target_id = ?1 AND external_id = ?2");
+	    "'failed', state), error = iif(seq = ?3, ?4, error) "
+	    "WHERE target_id = ?1 AND external_id = ?2");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, seq);
 	sqlite3_bind_text(stmt, 4, error, -1, SQLITE_STATIC);
-	return step_done(db, stmt, "cannot write the outbox");
+	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
+		return rc;
+	/* Nothing of it was kept: the target holds what it held. */
+	return sm_outbox_sent(db, prop_id, NULL);
 }
 
 int
@@ -2217,6 +2225,37 @@ sm_outbox_status(struct sm_db *db, int64_t target_id,
 }
 
 int
+sm_outbox_pending(struct sm_db *db, int64_t target_id, int64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/*
+	 * A row's external_id is its property's (the outbox row names the
+	 * target row of its key): the join then probes the outbox by its
+	 * key for each flagged row, rather than a target row for each
+	 * pending one.
+	 */
+	*n = 0;
+	stmt = sm_db_stmt(db, "SELECT (SELECT count(*) FROM outbox "
+	    "WHERE target_id = ?1 AND state = 'pending') - "
+	    "(SELECT count(*) FROM target_properties p JOIN outbox o "
+	    "ON o.target_id = p.target_id AND o.external_id = p.external_id "
+	    "AND o.property_id = p.id WHERE p.target_id = ?1 AND "
+	    "p.has_manual_changes AND o.state = 'pending')");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(stmt, 0);
+		rc = 0;
+	} else
+		rc = sm_db_error(db, rc, "cannot read the outbox");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+int
 sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
     int (*fn)(const char *external_id, const char *error, void *),
     void *arg)
@@ -2264,57 +2303,117 @@ sm_outbox_conflict(struct sm_db *db, int64_t prop_id, const char *warning)
  */
 
 int
-sm_pull_row(struct sm_db *db, int64_t target_id, int64_t prop_id,
-    const char *external_id, struct sm_pull_row *r)
+sm_pull_delivered(struct sm_db *db, int64_t prop_id, struct sm_pull_row *r)
 {
 	sqlite3_stmt *stmt;
-	const char *s;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	stmt = sm_db_stmt(db, "SELECT (SELECT hash FROM delivered "
-	    "WHERE property_id = ?1), o.seq, o.action = 'delete', "
-	    "o.sent_hash FROM (SELECT 1) LEFT JOIN outbox o "
-	    "ON o.target_id = ?2 AND o.external_id = ?3");
+	stmt = sm_db_stmt(db, "SELECT hash FROM delivered "
+	    "WHERE property_id = ?1");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, prop_id);
-	sqlite3_bind_int64(stmt, 2, target_id);
-	sqlite3_bind_text(stmt, 3, external_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		copy_hash(r->delivered, stmt, 0);
-		r->seq = sqlite3_column_int64(stmt, 1);
-		r->del = sqlite3_column_int(stmt, 2);
-		s = col_text(stmt, 3);
-		if (s != NULL)
-			snprintf(r->sent, sizeof(r->sent), "%s", s);
-		r->has_sent = s != NULL;
 		rc = 0;
-	} else
-		rc = sm_db_error(db, rc, "cannot read the outbox");
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(db, rc, "cannot read a delivered hash");
 	sqlite3_reset(stmt);
 	return rc;
 }
 
 int
+sm_pull_outbox(struct sm_db *db, int64_t target_id, const char *external_id,
+    struct sm_pull_row *r)
+{
+	sqlite3_stmt *stmt;
+	const char *s;
+	int rc;
+
+	r->seq = 0;
+	r->del = r->has_sent = 0;
+	r->sent[0] = '\0';
+	stmt = sm_db_stmt(db, "SELECT o.seq, o.action = 'delete', s.hashes "
+	    "FROM outbox o LEFT JOIN sent s ON s.property_id = o.property_id "
+	    "WHERE o.target_id = ?1 AND o.external_id = ?2");
+	if (stmt == NULL)
+		return SM_EINTERNAL;
+	sqlite3_bind_int64(stmt, 1, target_id);
+	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		r->seq = sqlite3_column_int64(stmt, 0);
+		r->del = sqlite3_column_int(stmt, 1);
+		s = col_text(stmt, 2);
+		if (s != NULL)
+			snprintf(r->sent, sizeof(r->sent), "%s", s);
+		r->has_sent = s != NULL;
+		rc = 0;
+	} else if (rc == SQLITE_DONE)
+		rc = 0;
+	else
+		rc = sm_db_error(db, rc, "cannot read the outbox");
+	sqlite3_reset(stmt);
+	return rc;
+}
+
+/*
+ * Two scans in key order, each reading its pages once: the ids of the
+ * target's rows (its index) into a bitmap, then the delivered hashes.  A
+ * join probes one table per row of the other, in the other's order: at a
+ * million rows, a page read each.
+ */
+int
 sm_pull_delivered_ids(struct sm_db *db, enum sm_side side, int64_t target_id,
     int (*fn)(int64_t id, void *arg), void *arg)
 {
 	sqlite3_stmt *stmt;
+	unsigned char *mine = NULL;
+	size_t bits = 0, old;
+	int64_t id;
 	int rc;
 
 	if (side != SM_TARGET)
 		return sm_error(SM_EINTERNAL, "delivered rows of a source");
-	stmt = sm_db_stmt(db, "SELECT d.property_id FROM delivered d "
-	    "JOIN target_properties p ON p.id = d.property_id "
-	    "WHERE p.target_id = ?1");
+	/* Its unique index (target_id, external_id) covers it. */
+	stmt = sm_db_stmt(db, "SELECT id FROM target_properties "
+	    "WHERE target_id = ?1");
 	if (stmt == NULL)
 		return SM_EINTERNAL;
 	sqlite3_bind_int64(stmt, 1, target_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if ((rc = fn(sqlite3_column_int64(stmt, 0), arg)) != 0)
-			break;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if ((id = sqlite3_column_int64(stmt, 0)) < 0)
+			continue;
+		if ((size_t)id >= bits) {
+			old = (bits + 7) / 8;
+			bits = 2 * (size_t)id + 64;
+			mine = sm_xrealloc(mine, (bits + 7) / 8);
+			memset(mine + old, 0, (bits + 7) / 8 - old);
+		}
+		mine[id / 8] |= (unsigned char)(1u << (id % 8));
+	}
 	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		free(mine);
+		return sm_db_error(db, rc, "cannot read properties");
+	}
+	stmt = sm_db_stmt(db, "SELECT property_id FROM delivered");
+	if (stmt == NULL) {
+		free(mine);
+		return SM_EINTERNAL;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(stmt, 0);
+		if (id < 0 || (size_t)id >= bits ||
+		    (mine[id / 8] & (1u << (id % 8))) == 0)
+			continue;
+		if ((rc = fn(id, arg)) != 0)
+			break;
+	}
+	sqlite3_reset(stmt);
+	free(mine);
 	if (rc == SQLITE_DONE)
 		return 0;
 	return rc < 0 ? rc : sm_db_error(db, rc, "cannot read the delivered "

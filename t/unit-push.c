@@ -55,7 +55,7 @@ main(void)
 	long ms;
 	int i, ok_all;
 
-	tap_plan(19);
+	tap_plan(20);
 	is_str(sm_push_action(0, NULL), "create", "never delivered: create");
 	is_str(sm_push_action(0, "abc"), "update", "delivered: update");
 	is_str(sm_push_action(1, "abc"), "delete", "a tombstone: delete");
@@ -101,6 +101,8 @@ main(void)
 	sm_outbox_status(db, t.id, &st);
 	ok(st.pending == 2 && st.oldest_pending == 1000,
 	    "its place and age are the first decision's");
+	ok(sm_outbox_pending(db, t.id, &n) == 0 && n == 2,
+	    "pending alone counts the same");
 	memset(&s, 0, sizeof(s));
 	sm_outbox_each(db, t.id, 0, 1, count, &s);
 	ok(s.seq == 12 && s.first_seq == 10, "the newest decision, in the "
@@ -114,12 +116,12 @@ main(void)
 	ok(pending(db, t.id).n == 2, "an older acknowledgement leaves the "
 	    "newer change");
 	sm_db_begin(db);
-	sm_outbox_fail(db, t.id, "7", 11, "refused");
+	sm_outbox_fail(db, t.id, "7", 1, 11, "refused");
 	sm_db_commit(db);
 	sm_outbox_status(db, t.id, &st);
 	ok(st.failed == 0 && st.pending == 2, "nor fails it");
 	sm_db_begin(db);
-	sm_outbox_fail(db, t.id, "7", 12, "refused");
+	sm_outbox_fail(db, t.id, "7", 1, 12, "refused");
 	sm_db_commit(db);
 	sm_outbox_status(db, t.id, &st);
 	ok(st.failed == 1 && st.pending == 1, "the newest fails");
@@ -130,7 +132,7 @@ main(void)
 	ok(st.failed == 0 && st.pending == 2, "a new change of a failed "
 	    "record makes it pending");
 	sm_db_begin(db);
-	sm_outbox_fail(db, t.id, "7", 14, "refused");
+	sm_outbox_fail(db, t.id, "7", 1, 14, "refused");
 	sm_outbox_retry(db, t.id, &n);
 	sm_db_commit(db);
 	ok(n == 1, "--retry makes the failed one pending");
