@@ -60,7 +60,7 @@ pragma_rows(struct checker *c, const char *sql, const char *check)
 	int rc, i, ncol;
 
 	if ((stmt = sm_db_stmt(c->db, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sm_buf_init(&msg);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		ncol = sqlite3_column_count(stmt);

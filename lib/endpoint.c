@@ -134,7 +134,7 @@ sm_endpoint_get(struct sm_db *db, enum sm_side side, const char *ref,
 		    "SELECT " TARGET_COLS " WHERE id = ?" :
 		    "SELECT " TARGET_COLS " WHERE name = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	if (byid)
 		sqlite3_bind_int64(stmt, 1, strtoll(ref, NULL, 10));
 	else
@@ -259,7 +259,7 @@ write_row(struct sm_db *db, struct sm_endpoint *e, int insert)
 		    "UPDATE targets SET name = ?, type = ?, config = ?, "
 		    "created_at = ?, updated_at = ? WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sm_buf_init(&ignore);
 	sqlite3_bind_text(stmt, 1, e->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, e->type, -1, SQLITE_STATIC);
@@ -310,7 +310,7 @@ sm_endpoint_remove(struct sm_db *db, enum sm_side side, int64_t id)
 	    "DELETE FROM sources WHERE id = ?" :
 	    "DELETE FROM targets WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
@@ -372,7 +372,7 @@ sm_endpoint_each(struct sm_db *db, enum sm_side side,
 	    "SELECT " SOURCE_COLS " ORDER BY id" :
 	    "SELECT " TARGET_COLS " ORDER BY id");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	/* Collected first: fn may run statements of its own. */
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		fill(stmt, side, &e);

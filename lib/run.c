@@ -54,7 +54,7 @@ sm_run_begin(struct sm_db *db, struct sm_run *run, const char *kind,
 	    "source_name, target_name, started_at, status) "
 	    "VALUES (?, ?, ?, ?, ?, ?, 'running')");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
 	bind_ids(stmt, 2, run);
 	sqlite3_bind_int64(stmt, 6, run->started_at);
@@ -73,7 +73,7 @@ sm_run_finish(struct sm_run *run, const char *status, const char *stats,
 	stmt = sm_db_stmt(run->db, "UPDATE runs SET status = ?, stats = ?, "
 	    "error = ?, finished_at = ? WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_text(stmt, 1, status, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, stats, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, error, -1, SQLITE_STATIC);
@@ -94,8 +94,9 @@ sm_run_log_failure(struct sm_run *run, const char *status, const char *error)
 	    "target_id, source_name, target_name, started_at, finished_at, "
 	    "status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL) {
+		rc = sm_errcode();
 		sm_db_rollback(run->db);
-		return SM_EINTERNAL;
+		return rc;
 	}
 	sqlite3_bind_text(stmt, 1, run->kind, -1, SQLITE_STATIC);
 	bind_ids(stmt, 2, run);
@@ -159,7 +160,7 @@ sm_run_history(struct sm_db *db, const char *kind, int64_t source_id,
 	    "WHERE (?1 IS NULL OR kind = ?1) AND (?2 = 0 OR source_id = ?2) "
 	    "AND (?3 = 0 OR target_id = ?3) ORDER BY id");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, source_id);
 	sqlite3_bind_int64(stmt, 3, target_id);

@@ -616,7 +616,7 @@ restore_undo(struct sm_run *run, const struct sm_endpoint *e, int64_t id,
 	    "WHERE id = ?1 AND kind = 'restore' AND (source_id = ?2 "
 	    "OR target_id = ?3)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, e->side == SM_SOURCE ? e->id : 0);
 	sqlite3_bind_int64(stmt, 3, e->side == SM_TARGET ? e->id : 0);
@@ -708,7 +708,7 @@ sm_restore_run_endpoint(struct sm_db *db, int64_t id, struct sm_endpoint *e)
 	stmt = sm_db_stmt(db, "SELECT kind, source_id, target_id FROM runs "
 	    "WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		snprintf(kind, sizeof(kind), "%s", col_text(stmt, 0));

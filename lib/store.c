@@ -127,7 +127,7 @@ sm_prop_get(struct sm_db *db, struct sm_prop *p, const char *external_id,
 	sqlite3_stmt *stmt;
 
 	if ((stmt = side_stmt(db, p->side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, p->owner);
 	sqlite3_bind_text(stmt, 2, external_id, (int)n, SQLITE_STATIC);
 	return load(db, p, stmt);
@@ -143,7 +143,7 @@ sm_prop_get_id(struct sm_db *db, struct sm_prop *p, int64_t id)
 	sqlite3_stmt *stmt;
 
 	if ((stmt = side_stmt(db, p->side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	return load(db, p, stmt);
 }
@@ -205,7 +205,7 @@ sm_prop_put(struct sm_db *db, struct sm_prop *p)
 
 	stmt = side_stmt(db, p->side, insert ? insert_sql : update_sql);
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, p->owner);
 	sqlite3_bind_text(stmt, 2, p->external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, p->data, -1, SQLITE_STATIC);
@@ -269,7 +269,7 @@ sm_snap_take(struct sm_run *run, enum sm_side side, int64_t prop_id,
 	int rc;
 
 	if ((stmt = side_stmt(run->db, side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_text(stmt, 1, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, label, -1, SQLITE_STATIC);
 	if (run->id != 0)
@@ -331,7 +331,7 @@ sm_prop_source_row(struct sm_db *db, int64_t source_id,
 	stmt = sm_db_stmt(db, SYNC_SOURCE_ROW
 	    "WHERE source_id = ? AND external_id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, source_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_TRANSIENT);
 	return source_row(db, stmt, fn, arg);
@@ -345,7 +345,7 @@ sm_prop_source_row_id(struct sm_db *db, int64_t id,
 
 	stmt = sm_db_stmt(db, SYNC_SOURCE_ROW "WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	return source_row(db, stmt, fn, arg);
 }
@@ -361,7 +361,7 @@ sm_prop_target_row(struct sm_db *db, int64_t target_id,
 	    "source_id, deleted_at IS NOT NULL, seq FROM target_properties "
 	    "WHERE target_id = ? AND external_id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	memset(r, 0, sizeof(*r));
@@ -400,7 +400,7 @@ sm_prop_sync_write(struct sm_db *db, int64_t target_id, int64_t *id,
 	    "updated_at = ?8, deleted_at = NULL, has_manual_changes = 0, "
 	    "warning = NULL WHERE id = ?9");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, s->external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, s->data, (int)s->len, SQLITE_STATIC);
@@ -429,7 +429,7 @@ sm_prop_sync_delete(struct sm_db *db, int64_t id, int64_t seq, int64_t now)
 	    "source_hash = NULL, seq = ?2, has_manual_changes = 0, "
 	    "warning = NULL WHERE id = ?3");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, now);
 	sqlite3_bind_int64(stmt, 2, seq);
 	sqlite3_bind_int64(stmt, 3, id);
@@ -444,7 +444,7 @@ sm_prop_flag(struct sm_db *db, int64_t id, const char *warning)
 	stmt = sm_db_stmt(db, "UPDATE target_properties SET "
 	    "has_manual_changes = ?1, warning = ?2 WHERE id = ?3");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int(stmt, 1, 1);
 	sqlite3_bind_text(stmt, 2, warning, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, id);
@@ -462,7 +462,7 @@ sm_prop_sync_accept(struct sm_db *db, int64_t id, const char *source_hash,
 	    "source_hash = ?1, source_id = ?2, has_manual_changes = 0, "
 	    "warning = NULL WHERE id = ?3");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	if (source_hash != NULL)
 		sqlite3_bind_text(stmt, 1, source_hash, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, source_id);
@@ -497,7 +497,7 @@ sm_prop_flagged_each(struct sm_db *db, int64_t target_id,
 	stmt = sm_db_stmt(db, "SELECT external_id FROM target_properties "
 	    "WHERE target_id = ? AND has_manual_changes");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if ((rc = fn(col_text(stmt, 0), arg)) != 0)
@@ -520,7 +520,7 @@ sm_prop_flagged_pair_each(struct sm_db *db, int64_t source_id,
 	    "FROM target_properties WHERE target_id = ? AND has_manual_changes "
 	    "AND (source_id IS NULL OR source_id = ?)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_int64(stmt, 2, source_id);
 	return id_rows(db, stmt, fn, arg, "cannot read flagged properties");
@@ -537,7 +537,7 @@ sm_prop_flagged_count(struct sm_db *db, int64_t source_id, int64_t target_id,
 	    "WHERE target_id = ? AND has_manual_changes "
 	    "AND (source_id IS NULL OR source_id = ?)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_int64(stmt, 2, source_id);
 	rc = sqlite3_step(stmt);
@@ -558,7 +558,7 @@ sm_prop_target_at_seq(struct sm_db *db, int64_t id, int64_t seq, char **ext)
 	stmt = sm_db_stmt(db, "SELECT external_id FROM target_properties "
 	    "WHERE id = ? AND seq = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_int64(stmt, 2, seq);
 	rc = sqlite3_step(stmt);
@@ -592,7 +592,7 @@ sm_prop_count(struct sm_db *db, enum sm_side side, int64_t owner, int manual,
 	else
 		stmt = side_stmt(db, side, live_sql);
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, owner);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*n = sqlite3_column_int64(stmt, 0);
@@ -615,7 +615,7 @@ sm_prop_first_created(struct sm_db *db, enum sm_side side, int64_t owner,
 	int rc;
 
 	if ((stmt = side_stmt(db, side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, owner);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*at = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? -1 :
@@ -725,7 +725,7 @@ sm_prop_versions(struct sm_db *db, const struct sm_endpoint *e,
 	int rc;
 
 	if ((stmt = side_stmt(db, e->side, at < 0 ? now_sql : at_sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, e->id);
 	sqlite3_bind_int64(stmt, 2, at);
 	sqlite3_bind_text(stmt, 3, ids, -1, SQLITE_STATIC);
@@ -770,7 +770,7 @@ sm_prop_page(struct sm_db *db, const struct sm_endpoint *e, int manual,
 	int rc, stop = 0;
 
 	if ((stmt = side_stmt(db, e->side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, e->id);
 	sqlite3_bind_int64(stmt, 2, after);
 	sqlite3_bind_int64(stmt, 3, limit);
@@ -871,7 +871,7 @@ sm_snap_each(struct sm_db *db, const struct sm_snap_query *q,
 	    "AND (?4 IS NULL OR s.taken_at >= ?4) "
 	    "AND (?5 IS NULL OR s.taken_at < ?5) ORDER BY s.id");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, q->owner);
 	sqlite3_bind_int(stmt, 2, q->side == SM_TARGET);
 	sqlite3_bind_text(stmt, 3, ids, -1, SQLITE_STATIC);
@@ -906,7 +906,7 @@ sm_snap_rec_get(struct sm_db *db, int64_t id,
 	int rc;
 
 	if ((stmt = sm_db_stmt(db, SNAP_COLS "WHERE s.id = ?")) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		fill_snap_rec(stmt, &r);
@@ -937,7 +937,7 @@ sm_snap_get(struct sm_db *db, int64_t id, struct sm_snap *s)
 	stmt = sm_db_stmt(db, "SELECT source_id, target_id, property_id, "
 	    "external_id, data, hash FROM snapshots WHERE id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, id);
 	memset(s, 0, sizeof(*s));
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -983,7 +983,7 @@ sm_snap_take_live(struct sm_db *db, const struct sm_endpoint *e,
 
 	*n = 0;
 	if ((stmt = side_stmt(db, e->side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, e->id);
 	sqlite3_bind_text(stmt, 2, label, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, taken_at);
@@ -1003,7 +1003,7 @@ sm_snap_absent(struct sm_run *run, const struct sm_prop *p)
 	    "run_id, taken_at) VALUES (?, ?, ?, ?, NULL, NULL, 'restore', "
 	    "NULL, ?, ?)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, p->side == SM_SOURCE ? 1 : 2, p->owner);
 	sqlite3_bind_int64(stmt, 3, p->id);
 	sqlite3_bind_text(stmt, 4, p->external_id, -1, SQLITE_STATIC);
@@ -1043,7 +1043,7 @@ sm_snap_restore_each(struct sm_db *db, const struct sm_endpoint *e,
 	int rc;
 
 	if ((stmt = side_stmt(db, e->side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, started);
 	sqlite3_bind_int64(stmt, 2, run_id);
 	sqlite3_bind_int64(stmt, 3, e->id);
@@ -1088,7 +1088,7 @@ sm_change_next(struct sm_db *db, int64_t *seq)
 	stmt = sm_db_stmt(db, "SELECT coalesce((SELECT seq FROM "
 	    "sqlite_sequence WHERE name = 'changes'), 0) + 1");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	rc = sqlite3_step(stmt);
 	*seq = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
@@ -1108,7 +1108,7 @@ sm_change_run(struct sm_db *db, int64_t seq, int64_t *run_id, char *kind,
 	stmt = sm_db_stmt(db, "SELECT c.run_id, r.kind FROM changes c "
 	    "LEFT JOIN runs r ON r.id = c.run_id WHERE c.seq = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, seq);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
 	    sqlite3_column_type(stmt, 0) != SQLITE_NULL) {
@@ -1141,7 +1141,7 @@ sm_change_each_event(struct sm_db *db, const struct sm_run *run,
 	    "WHERE c.seq >= ?1 AND c.seq < ?2 AND c.run_id = ?3 "
 	    "ORDER BY c.seq");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, run->first_seq);
 	sqlite3_bind_int64(stmt, 2, run->next_seq);
 	sqlite3_bind_int64(stmt, 3, run->id);
@@ -1175,7 +1175,7 @@ sm_change_read(struct sm_db *db, int64_t from, int64_t before,
 	    "property_id FROM changes WHERE seq > ?1 AND seq < ?2 "
 	    "AND (source_id = ?3 OR target_id = ?4) ORDER BY seq LIMIT ?5");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, from);
 	sqlite3_bind_int64(stmt, 2, before);
 	sqlite3_bind_int64(stmt, 3, source_id);
@@ -1203,7 +1203,7 @@ sm_change_pos_get(struct sm_db *db, int64_t source_id, int64_t target_id,
 	stmt = sm_db_stmt(db, "SELECT source_seq, target_seq FROM "
 	    "sync_state WHERE source_id = ? AND target_id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, source_id);
 	sqlite3_bind_int64(stmt, 2, target_id);
 	rc = sqlite3_step(stmt);
@@ -1227,7 +1227,7 @@ sm_change_pos_put(struct sm_db *db, int64_t source_id, int64_t target_id,
 	    "VALUES (?1, ?2, ?3, ?3, ?4) ON CONFLICT (source_id, target_id) "
 	    "DO UPDATE SET source_seq = ?3, target_seq = ?3, last_run_id = ?4");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, source_id);
 	sqlite3_bind_int64(stmt, 2, target_id);
 	sqlite3_bind_int64(stmt, 3, seq);
@@ -1295,7 +1295,7 @@ messages(struct sm_db *db, const char *const *sql, size_t n,
 
 	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
 		if ((stmt = sm_db_stmt(db, sql[i])) == NULL)
-			return SM_EINTERNAL;
+			return sm_errcode();
 		while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 			s = col_text(stmt, 0);
 			if ((rc = fn(s != NULL ? s : "null", arg)) != 0)
@@ -1478,7 +1478,7 @@ purge(struct sm_db *db, const char *sql, int64_t cutoff, int keep,
 	int rc;
 
 	if ((stmt = sm_db_stmt(db, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, cutoff);
 	if (sqlite3_bind_parameter_count(stmt) >= 2)
 		sqlite3_bind_int(stmt, 2, keep);
@@ -1527,7 +1527,7 @@ sm_change_log(struct sm_run *run, struct sm_prop *p, const char *op,
 	    "prev_hash, warning, at, prev_seq) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, p->seq);
 	if (run->id != 0)
 		sqlite3_bind_int64(stmt, 2, run->id);
@@ -1572,7 +1572,7 @@ sm_prop_head(struct sm_db *db, struct sm_prop *p, const char *key, size_t n)
 		    "NULL, seq, synced_hash FROM target_properties "
 		    "WHERE target_id = ? AND external_id = ?");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, p->owner);
 	sqlite3_bind_text(stmt, 2, key, (int)n, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
@@ -1618,7 +1618,7 @@ sm_prop_write_version(struct sm_db *db, struct sm_prop *p,
 		    "deleted_at = NULL, has_manual_changes = ?7, "
 		    "warning = iif(?7, warning, NULL) WHERE id = ?8");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, p->owner);
 	sqlite3_bind_text(stmt, 2, v->key, (int)v->keylen, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 3, v->data, (int)v->len, SQLITE_STATIC);
@@ -1647,7 +1647,7 @@ sm_change_get(struct sm_db *db, int64_t seq, char prev_hash[SM_HASH_HEX],
 
 	if ((stmt = sm_db_stmt(db, "SELECT prev_hash, prev_seq FROM changes "
 	    "WHERE seq = ?1")) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, seq);
 	rc = sqlite3_step(stmt);
 	prev_hash[0] = '\0';
@@ -1672,7 +1672,7 @@ sm_change_set_hash(struct sm_db *db, int64_t seq, const char *hash)
 
 	if ((stmt = sm_db_stmt(db, "UPDATE changes SET hash = ?2 "
 	    "WHERE seq = ?1")) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, seq);
 	sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
@@ -1688,7 +1688,7 @@ sm_change_drop(struct sm_db *db, int64_t seq)
 
 	if ((stmt = sm_db_stmt(db, "DELETE FROM changes WHERE seq = ?1")) ==
 	    NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, seq);
 	rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
@@ -1711,7 +1711,7 @@ sm_snap_drop_run(struct sm_run *run, const struct sm_prop *p, const char *key,
 
 	stmt = side_stmt(run->db, p->side, sql);
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, run->id);
 	sqlite3_bind_int64(stmt, 2, p->id);
 	sqlite3_bind_int64(stmt, 3, p->owner);
@@ -1734,7 +1734,7 @@ sm_prop_max_id(struct sm_db *db, enum sm_side side, int64_t *max)
 
 	*max = 0;
 	if ((stmt = side_stmt(db, side, sql)) == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*max = sqlite3_column_int64(stmt, 0);
 	sqlite3_reset(stmt);
@@ -1757,7 +1757,7 @@ sm_prop_live_ids(struct sm_db *db, enum sm_side side, int64_t owner,
 
 	stmt = side_stmt(db, side, sql);
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, owner);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if ((rc = fn(sqlite3_column_int64(stmt, 0), arg)) != 0)
@@ -1936,7 +1936,7 @@ sm_prop_version_now(struct sm_db *db, const struct sm_version *s,
 	    "SELECT data FROM target_properties WHERE id = ?1 AND "
 	    "target_id = ?2 AND deleted_at IS NULL");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, s->property_id);
 	sqlite3_bind_int64(stmt, 2, s->source_id != 0 ? s->source_id :
 	    s->target_id);
@@ -1987,7 +1987,7 @@ sm_outbox_queue(struct sm_db *db, int64_t target_id, int64_t prop_id,
 	    "seq = excluded.seq, state = 'pending', error = NULL, "
 	    "attempts = 0, force = excluded.force");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, prop_id);
@@ -2019,7 +2019,7 @@ sm_outbox_each(struct sm_db *db, int64_t target_id, int64_t after,
 	    "WHERE o.target_id = ?1 AND o.state = 'pending' AND "
 	    "o.first_seq > ?2 ORDER BY o.first_seq LIMIT ?3");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_int64(stmt, 2, after);
 	sqlite3_bind_int64(stmt, 3, limit);
@@ -2089,7 +2089,7 @@ sm_outbox_sent(struct sm_db *db, int64_t prop_id, const char *sent_hash)
 	if (sent_hash == NULL) {
 		stmt = sm_db_stmt(db, "DELETE FROM sent WHERE property_id = ?1");
 		if (stmt == NULL)
-			return SM_EINTERNAL;
+			return sm_errcode();
 		sqlite3_bind_int64(stmt, 1, prop_id);
 		return step_done(db, stmt, "cannot write the sent hashes");
 	}
@@ -2105,7 +2105,7 @@ sm_outbox_sent(struct sm_db *db, int64_t prop_id, const char *sent_hash)
 	    "hashes = iif(instr(' ' || hashes || ' ', ' ' || ?2 || ' ') > 0, "
 	    "hashes, hashes || ' ' || ?2)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, prop_id);
 	sqlite3_bind_text(stmt, 2, sent_hash, -1, SQLITE_STATIC);
 	return step_done(db, stmt, "cannot write the sent hashes");
@@ -2126,7 +2126,7 @@ sm_outbox_delivered(struct sm_db *db, int64_t target_id,
 	    "ON CONFLICT (property_id) DO UPDATE SET hash = excluded.hash" :
 	    "DELETE FROM delivered WHERE property_id = ?1");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, prop_id);
 	if (hash != NULL)
 		sqlite3_bind_text(stmt, 2, hash, -1, SQLITE_STATIC);
@@ -2139,7 +2139,7 @@ sm_outbox_delivered(struct sm_db *db, int64_t target_id,
 	stmt = sm_db_stmt(db, "DELETE FROM outbox WHERE target_id = ?1 AND "
 	    "external_id = ?2 AND seq = ?3");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, seq);
@@ -2160,7 +2160,7 @@ sm_outbox_fail(struct sm_db *db, int64_t target_id, const char *external_id,
 	    "'failed', state), error = iif(seq = ?3, ?4, error) "
 	    "WHERE target_id = ?1 AND external_id = ?2");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, seq);
@@ -2181,7 +2181,7 @@ sm_outbox_retry(struct sm_db *db, int64_t target_id, int64_t *n)
 	    "error = NULL, attempts = 0 WHERE state = 'failed' AND "
 	    "(?1 = 0 OR target_id = ?1)");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	if ((rc = step_done(db, stmt, "cannot write the outbox")) != 0)
 		return rc;
@@ -2209,7 +2209,7 @@ sm_outbox_status(struct sm_db *db, int64_t target_id,
 	    "FROM outbox o LEFT JOIN target_properties p "
 	    "ON p.id = o.property_id WHERE o.target_id = ?1");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		st->pending = sqlite3_column_int64(stmt, 0);
@@ -2244,7 +2244,7 @@ sm_outbox_pending(struct sm_db *db, int64_t target_id, int64_t *n)
 	    "AND o.property_id = p.id WHERE p.target_id = ?1 AND "
 	    "p.has_manual_changes AND o.state = 'pending')");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		*n = sqlite3_column_int64(stmt, 0);
@@ -2266,7 +2266,7 @@ sm_outbox_failed_each(struct sm_db *db, int64_t target_id,
 	stmt = sm_db_stmt(db, "SELECT external_id, error FROM outbox "
 	    "WHERE target_id = ?1 AND state = 'failed' ORDER BY first_seq");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		if ((rc = fn(col_text(stmt, 0), col_text(stmt, 1), arg)) != 0)
@@ -2291,7 +2291,7 @@ sm_outbox_conflict(struct sm_db *db, int64_t prop_id, const char *warning)
 	    "has_manual_changes = 1, warning = ?2, synced_hash = NULL "
 	    "WHERE id = ?1");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, prop_id);
 	sqlite3_bind_text(stmt, 2, warning, -1, SQLITE_STATIC);
 	return step_done(db, stmt, "cannot flag a target property");
@@ -2312,7 +2312,7 @@ sm_pull_delivered(struct sm_db *db, int64_t prop_id, struct sm_pull_row *r)
 	stmt = sm_db_stmt(db, "SELECT hash FROM delivered "
 	    "WHERE property_id = ?1");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, prop_id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		copy_hash(r->delivered, stmt, 0);
@@ -2340,7 +2340,7 @@ sm_pull_outbox(struct sm_db *db, int64_t target_id, const char *external_id,
 	    "FROM outbox o LEFT JOIN sent s ON s.property_id = o.property_id "
 	    "WHERE o.target_id = ?1 AND o.external_id = ?2");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	sqlite3_bind_text(stmt, 2, external_id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -2381,7 +2381,7 @@ sm_pull_delivered_ids(struct sm_db *db, enum sm_side side, int64_t target_id,
 	stmt = sm_db_stmt(db, "SELECT id FROM target_properties "
 	    "WHERE target_id = ?1");
 	if (stmt == NULL)
-		return SM_EINTERNAL;
+		return sm_errcode();
 	sqlite3_bind_int64(stmt, 1, target_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if ((id = sqlite3_column_int64(stmt, 0)) < 0)
@@ -2402,7 +2402,7 @@ sm_pull_delivered_ids(struct sm_db *db, enum sm_side side, int64_t target_id,
 	stmt = sm_db_stmt(db, "SELECT property_id FROM delivered");
 	if (stmt == NULL) {
 		free(mine);
-		return SM_EINTERNAL;
+		return sm_errcode();
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(stmt, 0);
