@@ -32,6 +32,7 @@ struct sm_db {
 	int group;		/* sm_db_group: runs share one transaction */
 	int in_run;		/* of a group: a run's savepoint is open */
 	unsigned long txn;	/* of a group: transactions it began */
+	int broken;		/* not to be kept (sm_db_release) */
 	dev_t dev;		/* the file opened, for sm_db_open_cached */
 	ino_t ino;
 };
@@ -370,27 +371,10 @@ kept_free(void *arg)
 	free(k);
 }
 
-/*
- * The savepoint of a run in a group (sm_db_group) keeps the pages the
- * run changes, to undo it: in memory, in one piece, up to GROUP_SPILL
- * bytes, and past that in a temporary file.  SQLite's default, 64 KiB,
- * wrote most pages of every run a second time, to the file; and in
- * memory without a bound (temp_store = MEMORY) it allocates them a
- * kilobyte at a time: a sixth of the server's time under the HTTP
- * benchmark.  Below the size that malloc maps afresh (serve.c sets 4
- * MiB).
- */
-#define GROUP_SPILL	(3 * 1024 * 1024)
-
-/*
- * Without a key, handles are opened and closed as by the commands.
- * SQLite takes the setting only before it is initialised: else it is
- * left as it was, and a group is slower, not wrong.
- */
+/* Without a key, handles are opened and closed as by the commands. */
 static void
 kept_init(void)
 {
-	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, GROUP_SPILL);
 	keeping = pthread_key_create(&kept_key, kept_free) == 0;
 }
 
@@ -481,7 +465,7 @@ reusable(struct sm_db *db)
 	sqlite3_stmt *stmt;
 	size_t i;
 
-	if (db->exclusive)
+	if (db->exclusive || db->broken)
 		return 0;
 	/* A statement stepped and not reset holds its read snapshot. */
 	for (i = 0; i < db->ncache; i++)
@@ -621,10 +605,26 @@ sm_db_rollback(struct sm_db *db)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-void
+/*
+ * A run's savepoint keeps the pages the run changes, to undo it: with
+ * temp_store = FILE, all but the first 64 KiB of them went to a
+ * temporary file, most pages of every run written twice.  In memory
+ * they cost a copy, and memory as large as the pages a group's runs
+ * change (serve.c bounds its bodies).  sqlite3_config's larger spill
+ * instead would give every statement of every run (whose own journal
+ * is the same) an allocation of its size.
+ */
+int
 sm_db_group(struct sm_db *db)
 {
+	int rc;
+
+	if (db->group)
+		return 0;
+	if ((rc = sm_db_exec(db, "PRAGMA temp_store = MEMORY")) != 0)
+		return rc;
 	db->group = 1;
+	return 0;
 }
 
 unsigned long
@@ -645,6 +645,9 @@ sm_db_group_end(struct sm_db *db)
 	if (!sqlite3_get_autocommit(db->db) &&
 	    (rc = sm_db_exec(db, "COMMIT")) != 0)
 		sm_db_rollback(db);
+	/* Kept for the next request as set_pragmas left it, or closed. */
+	if (sm_db_exec(db, "PRAGMA temp_store = FILE") != 0)
+		db->broken = 1;
 	return rc;
 }
 

@@ -641,7 +641,10 @@ sm_api_finish_group(struct sm_api_req **rs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (rs[i]->ready || prepare(rs[i], &db) != 0)
 			continue;
-		sm_db_group(db);
+		if ((rc = sm_db_group(db)) != 0) {
+			api_fail_rc(rs[i], rc);
+			continue;
+		}
 		txn = sm_db_group_txn(db);
 		handle(rs[i], db);
 		now = sm_db_group_txn(db);
