@@ -47,8 +47,9 @@ post() {
 		code=$(curl -s -o "$1.json" -w '%{http_code}' -X POST \
 		    "$URL/sources/1/import$2" -H "$KEY" \
 		    -H 'Content-Type: application/json' --data-binary "$3")
-		sqlite3 "$DB" "SELECT count(*) FROM source_properties
-		    WHERE external_id = 'A1'" >"$1.seen" 2>&1 || :
+		sqlite3 -cmd '.timeout 5000' "$DB" "SELECT count(*)
+		    FROM source_properties WHERE external_id = 'A1'" \
+		    >"$1.seen" 2>&1 || :
 		echo "$code" >"$1.code"
 	) &
 	POSTS="$POSTS $!"
