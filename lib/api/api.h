@@ -76,6 +76,19 @@ const char *sm_api_tenant(const struct sm_api_req *req);
  * server may run such requests of one tenant one at a time.
  */
 int sm_api_writes(const struct sm_api_req *req);
+/*
+ * 1 when the request writes and may share one transaction with others
+ * of its tenant that wait to write: sm_api_finish_group() does the work
+ * of n such requests, all of one tenant, in order, as sm_api_finish() would
+ * one by one, but commits once, at the end.  Each answer is what the
+ * request would have answered alone, except that a request whose work
+ * the transaction held answers the transaction's failure instead of
+ * success; the server must send none of the answers before it returns.
+ */
+int sm_api_groups(const struct sm_api_req *req);
+void sm_api_finish_group(struct sm_api_req **reqs, size_t n);
+/* The bytes of the request's body. */
+uint64_t sm_api_body_size(const struct sm_api_req *req);
 /* Frees the request, its response and its temporary files. */
 void sm_api_end(struct sm_api_req *req);
 

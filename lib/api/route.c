@@ -49,6 +49,13 @@ static void h_docs(struct sm_api_req *);
 
 #define RO 0
 #define RW 1
+/*
+ * Writes, and may share one transaction with others of their tenant
+ * that wait to write (sm_api_finish_group): an import is one run, begun
+ * and ended by sm_import_buf, whose answer does not depend on when it
+ * becomes durable, only that it has.
+ */
+#define RG 2
 
 /* Every route the server answers; GET /openapi.json describes the same. */
 static const struct route routes[] = {
@@ -65,7 +72,7 @@ static const struct route routes[] = {
 	    api_ep_show },
 	{ "DELETE", "/sources/{id}", AUTH_TENANT, BODY_NONE, RW, SM_SOURCE,
 	    api_ep_delete },
-	{ "POST", "/sources/{id}/import", AUTH_TENANT, BODY_RECORDS, RW,
+	{ "POST", "/sources/{id}/import", AUTH_TENANT, BODY_RECORDS, RG,
 	    SM_SOURCE, api_import },
 	{ "GET", "/sources/{id}/properties", AUTH_TENANT, BODY_NONE, RO,
 	    SM_SOURCE, api_props },
@@ -547,31 +554,117 @@ sm_api_feed(struct sm_api_req *r, const char *data, size_t n)
 	return api_body_feed(r, data, n);
 }
 
-void
-sm_api_finish(struct sm_api_req *r)
+/*
+ * Readies r for its handler: its body spooled, its tenant's handle open
+ * in *db unless one is there already.  Returns 0, or -1 answered.
+ */
+static int
+prepare(struct sm_api_req *r, struct sm_db **db)
 {
 	int rc;
 
-	if (r->ready)
-		return;
 	if (r->route->body == BODY_RECORDS && !api_spool_close(r))
-		return;
-	if (r->route->auth == AUTH_TENANT) {
-		rc = sm_db_open_cached(r->api->cfg, r->slug,
-		    r->route->write ? 0 : SM_DB_READONLY, &r->db);
-		/* A tenant deleted since its key was checked is no tenant. */
-		if (rc != 0) {
-			api_fail_rc(r, rc == SM_ENOENT ? SM_EPERM : rc);
-			return;
-		}
+		return -1;
+	if (r->route->auth != AUTH_TENANT || *db != NULL)
+		return 0;
+	rc = sm_db_open_cached(r->api->cfg, r->slug, r->route->write ? 0 :
+	    SM_DB_READONLY, db);
+	/* A tenant deleted since its key was checked is no tenant. */
+	if (rc != 0) {
+		api_fail_rc(r, rc == SM_ENOENT ? SM_EPERM : rc);
+		return -1;
 	}
+	return 0;
+}
+
+/* Runs the handler of r on db; r is answered after. */
+static void
+handle(struct sm_api_req *r, struct sm_db *db)
+{
+	r->db = db;
 	r->route->fn(r);
-	sm_db_release(r->db);
 	r->db = NULL;
 	if (!r->ready) {
 		api_fail(r, 500, "internal error");
 		r->resp.detail = sm_xstrdup("a handler gave no answer");
 	}
+}
+
+void
+sm_api_finish(struct sm_api_req *r)
+{
+	struct sm_db *db = NULL;
+
+	if (r->ready || prepare(r, &db) != 0)
+		return;
+	handle(r, db);
+	sm_db_release(db);
+}
+
+/*
+ * The requests rs[from] to rs[to - 1] lost the transaction that held
+ * their work: those that answered success answer error rc instead (its
+ * message in sm_errmsg); the others failed on their own, and keep their
+ * answer, as they would alone.
+ */
+static void
+lost(struct sm_api_req **rs, size_t from, size_t to, int rc)
+{
+	char *msg = sm_xstrdup(sm_errmsg());
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		if (rs[i]->resp.status / 100 != 2)
+			continue;
+		sm_error(rc, "%s", msg);
+		api_fail_rc(rs[i], rc);
+	}
+	free(msg);
+}
+
+/*
+ * Group commit: the requests run one after the other on one handle of
+ * their tenant, each import its own run in a savepoint of the one
+ * transaction (sm_db_group), which commits once, at the end.  An
+ * import that fails undoes its own work and answers its own error, as
+ * it would alone.  A transaction that SQLite rolls back under a later
+ * run, or whose commit fails, takes the success of every run it held.
+ */
+void
+sm_api_finish_group(struct sm_api_req **rs, size_t n)
+{
+	struct sm_db *db = NULL;
+	unsigned long txn, now;
+	size_t i, from = 0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (rs[i]->ready || prepare(rs[i], &db) != 0)
+			continue;
+		if ((rc = sm_db_group(db)) != 0) {
+			api_fail_rc(rs[i], rc);
+			continue;
+		}
+		txn = sm_db_group_txn(db);
+		handle(rs[i], db);
+		now = sm_db_group_txn(db);
+		if (txn != 0 && now != txn) {
+			rc = sm_interrupted() ? sm_error(SM_EINTR,
+			    "interrupted: nothing was written") :
+			    sm_error(SM_EIO, "tenant '%s': the transaction "
+			    "this import shared with others was rolled back "
+			    "by the failure of one after it: nothing was "
+			    "written", rs[i]->slug);
+			lost(rs, from, i, rc);
+		}
+		if (now != txn)
+			from = i;
+	}
+	if (db == NULL)
+		return;
+	if ((rc = sm_db_group_end(db)) != 0)
+		lost(rs, from, n, rc);
+	sm_db_release(db);
 }
 
 struct sm_api_resp *
@@ -590,6 +683,18 @@ int
 sm_api_writes(const struct sm_api_req *r)
 {
 	return !r->ready && r->route->auth == AUTH_TENANT && r->route->write;
+}
+
+int
+sm_api_groups(const struct sm_api_req *r)
+{
+	return sm_api_writes(r) && r->route->write == RG;
+}
+
+uint64_t
+sm_api_body_size(const struct sm_api_req *r)
+{
+	return r->body_len;
 }
 
 void

@@ -54,6 +54,11 @@
  *   at a time, as SQLite would make them anyway.  The others wait,
  *   suspended (no thread), in order of arrival, at most timeout_s
  *   (then 503); one whose client has gone is dropped, never run.
+ * - Imports of a tenant that wait for its write lock run together, in
+ *   one transaction, when one of them can run (group commit, route.c):
+ *   one commit instead of one each, and the pages they share (the
+ *   properties, the index of snapshots) written once.  Each is answered
+ *   after the commit, as it would have been alone.
  * - A request ends in on_completed whatever happened to it, and that is
  *   where its tenant's count is given back.
  */
@@ -62,6 +67,12 @@
 #define OVER_TIMEOUT	2	/* seconds for a connection past the limit */
 #define DRAIN_MAX	(16 * 1024 * 1024)
 #define TICK_MS		100	/* of the watchdog */
+/*
+ * A group commit: what one client may wait for besides its own import,
+ * and what the group's savepoints may hold in memory (sm_db_group).
+ */
+#define GROUP_MAX	16	/* requests */
+#define GROUP_BYTES	(1024 * 1024)	/* of their bodies */
 
 /* Where a connection stands, for its deadline. */
 enum { C_HEADERS, C_BODY, C_BUSY, C_SEND };
@@ -92,6 +103,7 @@ struct request {
 	struct tenant *tenant;	/* counted in its tenant's requests */
 	int state;		/* R_*, under lock */
 	int writes;
+	int groups;		/* may share a transaction (sm_api_groups) */
 	int status;		/* of a refusal by the server */
 	char refusal[160];	/* its message; "" when none */
 	struct request *next;	/* in the run queue */
@@ -430,6 +442,7 @@ enqueue(struct request *rq, struct MHD_Connection *c)
 		return -1;
 	}
 	rq->writes = sm_api_writes(rq->req);
+	rq->groups = sm_api_groups(rq->req);
 	rq->state = R_QUEUED;
 	clock_gettime(CLOCK_MONOTONIC, &rq->queued);
 	rq->next = NULL;
@@ -474,11 +487,41 @@ runnable(const struct request *rq)
 	    (!rq->writes || !t->writing));
 }
 
+/*
+ * The requests to run with rq, the first of its tenant in the queue, in
+ * g (rq first): the imports of that tenant queued after it, in order,
+ * up to the first write of another kind (writes keep their order), as
+ * many as GROUP_MAX and GROUP_BYTES allow.  Returns how many (under
+ * lock).
+ */
+static size_t
+gather(struct request *rq, struct request **g)
+{
+	struct request *q;
+	uint64_t bytes = sm_api_body_size(rq->req);
+	size_t n = 1;
+
+	g[0] = rq;
+	if (!rq->groups || rq->tenant == NULL)
+		return 1;
+	for (q = rq->next; q != NULL && n < GROUP_MAX; q = q->next) {
+		if (q->tenant != rq->tenant || !q->writes)
+			continue;
+		if (!q->groups ||
+		    (bytes += sm_api_body_size(q->req)) > GROUP_BYTES)
+			break;
+		g[n++] = q;
+	}
+	return n;
+}
+
 /* A worker: runs the requests of the queue, the first that may run. */
 static void *
 worker(void *arg)
 {
-	struct request *rq;
+	struct request *rq, *g[GROUP_MAX];
+	struct sm_api_req *reqs[GROUP_MAX];
+	size_t i, n;
 
 	(void)arg;
 	pthread_mutex_lock(&lock);
@@ -489,24 +532,34 @@ worker(void *arg)
 			pthread_cond_wait(&work, &lock);
 			continue;
 		}
-		unqueue(rq);
-		rq->state = R_RUNNING;
+		n = gather(rq, g);
+		for (i = 0; i < n; i++) {
+			unqueue(g[i]);
+			g[i]->state = R_RUNNING;
+			reqs[i] = g[i]->req;
+		}
 		if (rq->tenant != NULL) {
 			rq->tenant->running++;
 			rq->tenant->writing |= rq->writes;
 		}
-		atomic_fetch_add(&nrunning, 1);
+		atomic_fetch_add(&nrunning, (int)n);
 		pthread_mutex_unlock(&lock);
-		sm_api_finish(rq->req);
+		if (n == 1)
+			sm_api_finish(rq->req);
+		else
+			sm_api_finish_group(reqs, n);
 		pthread_mutex_lock(&lock);
 		if (rq->tenant != NULL) {
 			rq->tenant->running--;
 			if (rq->writes)
 				rq->tenant->writing = 0;
 		}
-		rq->state = R_DONE;
-		atomic_fetch_sub(&nrunning, 1);
-		MHD_resume_connection(rq->mc);
+		/* Every answer of a group after its commit, not before. */
+		for (i = 0; i < n; i++) {
+			g[i]->state = R_DONE;
+			MHD_resume_connection(g[i]->mc);
+		}
+		atomic_fetch_sub(&nrunning, (int)n);
 		/* Another request of that tenant may run now. */
 		pthread_cond_broadcast(&work);
 	}
