@@ -128,6 +128,8 @@ wrk.body = f:read("*a")
 f:close()
 EOF
 # The same 100 with every price changed on each request: 100 updates.
+# Each wrk thread has its own Lua state: thread k (0 or 1, wrk -t2)
+# adds k + 2, k + 4, ... so that no two requests post the same prices.
 cat >"$H/change.lua" <<EOF
 wrk.method = "POST"
 wrk.headers["X-API-Key"] = "$KEY"
@@ -135,11 +137,17 @@ wrk.headers["Content-Type"] = "application/json"
 local f = io.open("$H/import.json", "rb")
 local body = f:read("*a")
 f:close()
+local threads = 0
+setup = function(thread)
+	thread:set("k", threads)
+	threads = threads + 1
+end
 local n = 0
 request = function()
 	n = n + 1
+	local step = n * 2 + k
 	local b = body:gsub('"price":(%d+)', function(p)
-		return '"price":' .. (tonumber(p) + n) end)
+		return '"price":' .. (tonumber(p) + step) end)
 	return wrk.format(nil, nil, nil, b)
 end
 EOF
