@@ -30,9 +30,7 @@ struct sm_db {
 	int mib;		/* page cache size set, in MiB */
 	int kept;		/* from sm_db_open_cached: to sm_db_release */
 	int group;		/* sm_db_group: runs share one transaction */
-	int in_run;		/* of a group: a run's savepoint is open */
 	unsigned long txn;	/* of a group: transactions it began */
-	int broken;		/* not to be kept (sm_db_release) */
 	dev_t dev;		/* the file opened, for sm_db_open_cached */
 	ino_t ino;
 };
@@ -465,7 +463,7 @@ reusable(struct sm_db *db)
 	sqlite3_stmt *stmt;
 	size_t i;
 
-	if (db->exclusive || db->broken)
+	if (db->exclusive)
 		return 0;
 	/* A statement stepped and not reset holds its read snapshot. */
 	for (i = 0; i < db->ncache; i++)
@@ -560,71 +558,39 @@ sm_db_begin(struct sm_db *db)
 {
 	int rc;
 
-	if (!db->group)
-		return sm_db_exec(db, "BEGIN IMMEDIATE");
-	/* The group's first run begins the transaction its runs share. */
-	if (sqlite3_get_autocommit(db->db)) {
-		if ((rc = sm_db_exec(db, "BEGIN IMMEDIATE")) != 0)
-			return rc;
-		db->txn++;
-	}
-	if ((rc = sm_db_exec(db, "SAVEPOINT sm_run")) != 0)
+	/* A run of a group joins the transaction open, if one is. */
+	if (db->group && !sqlite3_get_autocommit(db->db))
+		return 0;
+	if ((rc = sm_db_exec(db, "BEGIN IMMEDIATE")) != 0)
 		return rc;
-	db->in_run = 1;
+	if (db->group)
+		db->txn++;
 	return 0;
 }
 
 int
 sm_db_commit(struct sm_db *db)
 {
-	if (!db->group)
-		return sm_db_exec(db, "COMMIT");
-	db->in_run = 0;
-	return sm_db_exec(db, "RELEASE sm_run");
+	return db->group ? 0 : sm_db_exec(db, "COMMIT");
 }
 
 void
 sm_db_rollback(struct sm_db *db)
 {
-	int in_run = db->in_run;
-
-	db->in_run = 0;
-	if (sqlite3_get_autocommit(db->db))
-		return;
-	if (!db->group) {
-		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-		return;
-	}
-	/*
-	 * A run of a group undoes its own work only.  Should that fail,
-	 * the whole transaction goes: what was left of the run must not
-	 * commit with the others (sm_db_group_txn tells the caller).
-	 */
-	if (in_run && sqlite3_exec(db->db, "ROLLBACK TO sm_run; "
-	    "RELEASE sm_run", NULL, NULL, NULL) != SQLITE_OK)
+	if (!sqlite3_get_autocommit(db->db))
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /*
- * A run's savepoint keeps the pages the run changes, to undo it: with
- * temp_store = FILE, all but the first 64 KiB of them went to a
- * temporary file, most pages of every run written twice.  In memory
- * they cost a copy, and memory as large as the pages a group's runs
- * change (serve.c bounds its bodies).  sqlite3_config's larger spill
- * instead would give every statement of every run (whose own journal
- * is the same) an allocation of its size.
+ * No savepoint for each run: one keeps a copy of every page the run
+ * changes, to undo it alone, and under the HTTP benchmark those copies
+ * (memcpy, and malloc a kilobyte at a time) cost more than running the
+ * runs of a group again in the rare case one fails (the caller's part).
  */
-int
+void
 sm_db_group(struct sm_db *db)
 {
-	int rc;
-
-	if (db->group)
-		return 0;
-	if ((rc = sm_db_exec(db, "PRAGMA temp_store = MEMORY")) != 0)
-		return rc;
 	db->group = 1;
-	return 0;
 }
 
 unsigned long
@@ -641,13 +607,9 @@ sm_db_group_end(struct sm_db *db)
 	if (!db->group)
 		return 0;
 	db->group = 0;
-	db->in_run = 0;
 	if (!sqlite3_get_autocommit(db->db) &&
 	    (rc = sm_db_exec(db, "COMMIT")) != 0)
 		sm_db_rollback(db);
-	/* Kept for the next request as set_pragmas left it, or closed. */
-	if (sm_db_exec(db, "PRAGMA temp_store = FILE") != 0)
-		db->broken = 1;
 	return rc;
 }
 

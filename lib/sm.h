@@ -613,23 +613,22 @@ int sm_db_begin(struct sm_db *db);
 int sm_db_commit(struct sm_db *db);
 void sm_db_rollback(struct sm_db *db);
 /*
- * Group commit, for a server: after sm_db_group() (0, or an error), the
- * runs on db share one write transaction, each in a savepoint of its
- * own, whose journal is held in memory.  sm_db_begin begins the
- * transaction when none is open (BEGIN IMMEDIATE, as alone) and the
- * run's savepoint; sm_db_commit releases the savepoint, the run's work
- * then waiting in the transaction, not yet durable; sm_db_rollback
- * undoes the run alone, or the whole transaction when it cannot.
+ * Group commit, for a server: after sm_db_group(), the runs on db share
+ * one write transaction.  sm_db_begin begins it when none is open
+ * (BEGIN IMMEDIATE, as alone); sm_db_commit leaves the run's work
+ * waiting in it, not yet durable; sm_db_rollback rolls back the whole
+ * transaction, the work of the runs before as well.
  * sm_db_group_txn() names the transaction open (0: none): when it
- * changed during a run, the runs before it in the group were rolled back
- * (SQLite rolls back a whole transaction on some errors: a full disk, an
- * interrupt).  sm_db_group_end() commits the transaction open, the one
+ * changed during a run, the runs before it in that transaction were
+ * rolled back (by the run's failure, a dry run, or SQLite on some
+ * errors: a full disk, an interrupt), and are for the caller to run
+ * again.  sm_db_group_end() commits the transaction open, the one
  * durable point of the runs in it, and ends the group; returns 0 or the
  * commit's error, the transaction then rolled back.  What sm_run_end
  * does after a commit (its done callback) then comes before the run is
  * durable: a server groups only runs that have none.
  */
-int sm_db_group(struct sm_db *db);
+void sm_db_group(struct sm_db *db);
 unsigned long sm_db_group_txn(struct sm_db *db);
 int sm_db_group_end(struct sm_db *db);
 

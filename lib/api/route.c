@@ -602,19 +602,19 @@ sm_api_finish(struct sm_api_req *r)
 }
 
 /*
- * The requests rs[from] to rs[to - 1] lost the transaction that held
- * their work: those that answered success answer error rc instead (its
- * message in sm_errmsg); the others failed on their own, and keep their
- * answer, as they would alone.
+ * The requests marked in held lost the transaction that held their work
+ * (its commit failed): those that answered success answer error rc
+ * instead (its message in sm_errmsg); the others failed on their own,
+ * and keep their answer, as they would alone.
  */
 static void
-lost(struct sm_api_req **rs, size_t from, size_t to, int rc)
+lost(struct sm_api_req **rs, const char *held, size_t n, int rc)
 {
 	char *msg = sm_xstrdup(sm_errmsg());
 	size_t i;
 
-	for (i = from; i < to; i++) {
-		if (rs[i]->resp.status / 100 != 2)
+	for (i = 0; i < n; i++) {
+		if (!held[i] || rs[i]->resp.status / 100 != 2)
 			continue;
 		sm_error(rc, "%s", msg);
 		api_fail_rc(rs[i], rc);
@@ -622,49 +622,72 @@ lost(struct sm_api_req **rs, size_t from, size_t to, int rc)
 	free(msg);
 }
 
+/* Runs r's handler again on db, its first answer dropped. */
+static void
+again(struct sm_api_req *r, struct sm_db *db)
+{
+	api_resp_clear(&r->resp);
+	r->resp.status = 0;
+	r->ready = 0;
+	handle(r, db);
+}
+
+/*
+ * rs[i] ended the transaction that held the work of the requests marked
+ * in held (by its own failure, as a dry run, or SQLite's rollback on an
+ * error): they run again, and rs[i] after them, each alone, in order,
+ * so that each answers as it would have alone.  Rare, and then dear.
+ */
+static void
+run_alone(struct sm_api_req **rs, char *held, size_t i, struct sm_db *db)
+{
+	size_t j;
+
+	sm_db_rollback(db);
+	sm_db_group_end(db);
+	for (j = 0; j <= i; j++) {
+		if (held[j] || j == i)
+			again(rs[j], db);
+		held[j] = 0;
+	}
+	sm_db_group(db);
+}
+
 /*
  * Group commit: the requests run one after the other on one handle of
- * their tenant, each import its own run in a savepoint of the one
- * transaction (sm_db_group), which commits once, at the end.  An
- * import that fails undoes its own work and answers its own error, as
- * it would alone.  A transaction that SQLite rolls back under a later
- * run, or whose commit fails, takes the success of every run it held.
+ * their tenant, each import its own run in the one transaction
+ * (sm_db_group), which commits once, at the end.  No savepoint keeps a
+ * run apart: when one ends the transaction, those before it and it run
+ * again alone (run_alone).  A commit that fails takes the success of
+ * every run it held.
  */
 void
 sm_api_finish_group(struct sm_api_req **rs, size_t n)
 {
 	struct sm_db *db = NULL;
 	unsigned long txn, now;
-	size_t i, from = 0;
+	char *held = sm_xcalloc(n, 1);
+	size_t i;
 	int rc;
 
 	for (i = 0; i < n; i++) {
 		if (rs[i]->ready || prepare(rs[i], &db) != 0)
 			continue;
-		if ((rc = sm_db_group(db)) != 0) {
-			api_fail_rc(rs[i], rc);
-			continue;
-		}
+		sm_db_group(db);
 		txn = sm_db_group_txn(db);
 		handle(rs[i], db);
 		now = sm_db_group_txn(db);
-		if (txn != 0 && now != txn) {
-			rc = sm_interrupted() ? sm_error(SM_EINTR,
-			    "interrupted: nothing was written") :
-			    sm_error(SM_EIO, "tenant '%s': the transaction "
-			    "this import shared with others was rolled back "
-			    "by the failure of one after it: nothing was "
-			    "written", rs[i]->slug);
-			lost(rs, from, i, rc);
-		}
-		if (now != txn)
-			from = i;
+		if (txn != 0 && now != txn)
+			run_alone(rs, held, i, db);
+		else
+			held[i] = now != 0;
 	}
-	if (db == NULL)
-		return;
-	if ((rc = sm_db_group_end(db)) != 0)
-		lost(rs, from, n, rc);
-	sm_db_release(db);
+	if (db != NULL) {
+		if ((rc = sm_db_group_end(db)) != 0)
+			lost(rs, held, n, rc);
+		sm_db_release(db);
+	}
+	free(held);
 }
 
 struct sm_api_resp *

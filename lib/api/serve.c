@@ -67,10 +67,7 @@
 #define OVER_TIMEOUT	2	/* seconds for a connection past the limit */
 #define DRAIN_MAX	(16 * 1024 * 1024)
 #define TICK_MS		100	/* of the watchdog */
-/*
- * A group commit: what one client may wait for besides its own import,
- * and what the group's savepoints may hold in memory (sm_db_group).
- */
+/* A group commit: what one client may wait for besides its own import. */
 #define GROUP_MAX	16	/* requests */
 #define GROUP_BYTES	(1024 * 1024)	/* of their bodies */
 
